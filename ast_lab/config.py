@@ -1,0 +1,197 @@
+"""Configuration dataclasses for every stage of the pipeline.
+
+Each default carries the reason it was chosen. Configs are plain, flat dataclasses so they
+serialise to JSON (``dataclasses.asdict``) next to every result, and hash into cache keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+WindowName = Literal["hann", "hamming", "povey", "rectangular"]
+
+
+def config_hash(cfg: Any, exclude: tuple[str, ...] = ()) -> str:
+    """Short, stable hex digest of a dataclass's fields (minus ``exclude``), for cache keys."""
+    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in exclude}
+    text = json.dumps({"type": type(cfg).__name__, **fields}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class FbankConfig:
+    """Log-mel filterbank (FBANK) settings; see ``ast_lab.features`` and notebook 01.
+
+    Every knob that distinguishes librosa's conventions from Kaldi's is a field, so the two
+    presets below differ only in values, never in code paths.
+    """
+
+    sample_rate: int = 16_000  # Hz; AST and most speech/audio models work at 16 kHz
+    win_ms: float = 25.0  # analysis window length in ms (400 samples at 16 kHz)
+    hop_ms: float = 10.0  # hop between frames in ms (160 samples): 100 frames per second
+    n_fft: int = 512  # FFT size in samples; the smallest power of two >= the window
+    n_mels: int = 128  # mel bands; AST uses 128
+    fmin: float = 0.0  # lowest mel-filter edge in Hz (librosa default 0; Kaldi recipe 20)
+    fmax: Optional[float] = None  # highest edge in Hz; None means Nyquist (sample_rate / 2)
+    window: WindowName = "hann"  # taper applied to every frame
+    periodic: bool = True  # periodic (DFT-even, librosa/scipy fftbins) or symmetric (Kaldi)
+    center: bool = True  # True: librosa's centred frames (pad n_fft//2 both sides);
+    # False: Kaldi's snip_edges, frames start at 0 and the tail that does not fill a window is dropped
+    pad_mode: Literal["constant", "reflect"] = "constant"  # padding for center=True (librosa >=0.10 default)
+    mel_scale: Literal["htk", "slaney"] = "slaney"  # Hz<->mel formula (librosa default slaney)
+    mel_norm: Optional[Literal["slaney"]] = "slaney"  # area-normalise each triangle (librosa default)
+    mel_domain: Literal["hz", "mel"] = "hz"  # triangles linear in Hz (librosa) or in mel (Kaldi)
+    power: float = 2.0  # exponent on |FFT|: 2 = power spectrum, 1 = magnitude
+    log: Literal["db", "ln", "none"] = "db"  # 10*log10 (dB) or natural log (Kaldi) or linear
+    top_db: Optional[float] = 80.0  # dB: clip each spectrogram to (its max - top_db); None = no clip
+    amin: float = 1e-10  # floor on power before 10*log10 (librosa power_to_db default)
+    log_floor: float = 1.1920928955078125e-07  # floor before ln: float32 epsilon, as Kaldi
+    preemphasis: float = 0.0  # x[t] - k*x[t-1] within each frame; 0 disables (Kaldi recipe 0.97)
+    remove_dc: bool = False  # subtract each frame's mean before windowing (Kaldi recipe True)
+    dither: float = 0.0  # Gaussian dither std, off by default so features are deterministic
+    normalize: Literal["none", "per_sample", "dataset"] = "none"  # see ``features.normalize``
+    dataset_mean: Optional[float] = None  # set from *training folds only* when normalize="dataset"
+    dataset_std: Optional[float] = None  # idem
+    target_frames: Optional[int] = None  # pad (with pad_value) or crop to this many frames
+    pad_value: Optional[float] = None  # value for padded frames; None = the spectrogram's minimum
+
+    @property
+    def win_length(self) -> int:
+        """Window length in samples."""
+        return int(round(self.win_ms * self.sample_rate / 1000.0))
+
+    @property
+    def hop_length(self) -> int:
+        """Hop length in samples."""
+        return int(round(self.hop_ms * self.sample_rate / 1000.0))
+
+    @property
+    def nyquist(self) -> float:
+        """Half the sample rate, in Hz."""
+        return self.sample_rate / 2.0
+
+    @classmethod
+    def librosa_like(cls, **overrides: Any) -> "FbankConfig":
+        """librosa.feature.melspectrogram + power_to_db defaults (periodic Hann, centred, Slaney)."""
+        return dataclasses.replace(cls(), **overrides)
+
+    @classmethod
+    def kaldi_like(cls, **overrides: Any) -> "FbankConfig":
+        """The AST authors' recipe, ``torchaudio.compliance.kaldi.fbank`` as they call it.
+
+        Symmetric Hann (the paper says Hamming; the code passes ``window_type='hanning'``),
+        pre-emphasis 0.97, per-frame DC removal, snip_edges framing (498 frames for 5 s),
+        HTK mel with triangles in mel space from 20 Hz to Nyquist, no area norm, natural log
+        with a float32-epsilon floor, padded to 512 frames.
+        """
+        base = cls(
+            window="hann",
+            periodic=False,
+            center=False,
+            fmin=20.0,
+            mel_scale="htk",
+            mel_norm=None,
+            mel_domain="mel",
+            log="ln",
+            top_db=None,
+            preemphasis=0.97,
+            remove_dc=True,
+            target_frames=512,
+            pad_value=0.0,
+        )
+        return dataclasses.replace(base, **overrides)
+
+    def raw_hash(self) -> str:
+        """Hash of the fields that change cached (un-normalised) features."""
+        return config_hash(self, exclude=("normalize", "dataset_mean", "dataset_std"))
+
+
+@dataclass
+class ASTConfig:
+    """Audio Spectrogram Transformer; see ``ast_lab.models.ast`` and notebooks 02-03.
+
+    ``num_patches`` is never a field: it follows from the input size, patch and strides.
+    """
+
+    n_mels: int = 128  # input height (mel bands)
+    n_frames: int = 512  # input width (frames); ESC-50's 5 s padded to 512 as in the paper
+    patch_size: int = 16  # square patches, as ViT/DeiT
+    fstride: int = 10  # frequency stride; 10 < 16 gives the paper's 6-bin overlap
+    tstride: int = 10  # time stride; idem
+    embed_dim: int = 192  # token width
+    depth: int = 12  # encoder blocks
+    num_heads: int = 3  # attention heads; embed_dim must divide evenly
+    mlp_ratio: float = 4.0  # MLP hidden width / embed_dim, as ViT
+    qkv_bias: bool = True  # as DeiT/AST (the base parameter count assumes it)
+    drop_rate: float = 0.0  # dropout after embeddings, attention output and MLP
+    attn_drop_rate: float = 0.0  # dropout on attention weights
+    drop_path_rate: float = 0.1  # stochastic depth, linearly increasing over blocks
+    num_classes: int = 50  # ESC-50
+    pooling: Literal["tokens", "mean"] = "tokens"  # mean of [CLS]+[DIST] (paper) or of patches
+    fused_attention: bool = True  # use F.scaled_dot_product_attention (same maths, faster)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> "ASTConfig":
+        """A named size preset (see ``AST_PRESETS``) with optional field overrides."""
+        if name not in AST_PRESETS:
+            raise ValueError(f"unknown AST preset {name!r}; choose one of {sorted(AST_PRESETS)}")
+        return cls(**{**AST_PRESETS[name], **overrides})
+
+
+# Named sizes. base/small/tiny are DeiT's widths (the paper starts from DeiT-base);
+# micro is small enough to train on 2 CPU cores in minutes.
+AST_PRESETS: dict[str, dict[str, Any]] = {
+    "micro": dict(embed_dim=64, depth=4, num_heads=4),
+    "tiny": dict(embed_dim=192, depth=12, num_heads=3),
+    "small": dict(embed_dim=384, depth=12, num_heads=6),
+    "base": dict(embed_dim=768, depth=12, num_heads=12),
+}
+
+
+@dataclass
+class CNNConfig:
+    """The small CNN baseline; see ``ast_lab.models.cnn``."""
+
+    channels: tuple[int, ...] = (32, 64, 128, 256)  # one conv-BN-ReLU-pool stage per entry
+    kernel_size: int = 3  # odd, so 'same' padding keeps the grid aligned
+    dropout: float = 0.2  # before the linear head
+    num_classes: int = 50  # ESC-50
+
+
+@dataclass
+class DataConfig:
+    """Which clips to load and how to split them; see ``ast_lab.data``."""
+
+    source: Literal["synthetic", "esc50", "folder"] = "synthetic"  # the built-in set by default
+    root: Optional[str] = None  # dataset folder; None = a default under ``~/.cache/ast-lab``
+    clip_seconds: Optional[float] = None  # pad/crop length; None = the source's own default
+    esc10: bool = False  # restrict ESC-50 to its 10-class subset
+    val_fraction: float = 0.2  # share of the training folds held out for early stopping
+    seed: int = 0  # split seed
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and evaluation settings; see ``ast_lab.training``."""
+
+    epochs: int = 30  # upper bound; early stopping usually ends sooner
+    batch_size: int = 32
+    lr: float = 1e-3  # peak learning rate after warm-up
+    weight_decay: float = 0.05  # AdamW, as DeiT
+    warmup_epochs: int = 2  # linear warm-up, then the schedule below
+    schedule: Literal["cosine", "step"] = "cosine"  # cosine decay, or AST's step decay
+    step_decay_start: int = 5  # step schedule: first epoch that decays (AST ESC-50 recipe)
+    step_decay_gamma: float = 0.85  # step schedule: factor per epoch after the start
+    label_smoothing: float = 0.0
+    grad_clip: Optional[float] = 1.0  # max global grad norm; None disables
+    patience: int = 8  # epochs without validation improvement before stopping
+    mixup_alpha: float = 0.0  # Beta(alpha, alpha) mixup; 0 disables
+    freq_mask: int = 0  # SpecAugment: max frequency-mask width in bins; 0 disables
+    time_mask: int = 0  # SpecAugment: max time-mask width in frames; 0 disables
+    seed: int = 0  # Python/NumPy/torch and DataLoader workers
+    device: str = "auto"  # "auto" = CUDA if present (with mixed precision), else CPU
+    num_workers: int = 0  # DataLoader workers; features are cached so 0 is usually fastest
