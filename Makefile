@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/ast-lab demo
 
 test: $(STAMP)
-	AST_LAB_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest
+	AST_LAB_QUICK=1 MPLBACKEND=Agg AST_LAB_HOME=$$(mktemp -d) $(BIN)/python -m pytest
 
 clean-venv:
 	rm -rf $(VENV)

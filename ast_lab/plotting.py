@@ -252,3 +252,19 @@ def plot_fold_protocol(fold_ids: Sequence[int], ax: Optional[Axes] = None) -> Ax
     for spine in ax.spines.values():
         spine.set_visible(False)
     return ax
+
+
+def plot_spectrogram_grid(
+    specs: Sequence, titles: Sequence[str], *, hop_length: int, sample_rate: int, ncols: int = 4,
+) -> Figure:
+    """Small multiples of ``(bands, frames)`` spectrograms sharing axes, one title each."""
+    nrows = -(-len(specs) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.2 * nrows), sharex=True,
+                             sharey=True, squeeze=False)
+    for ax, spec, title in zip(axes.flat, specs, titles):
+        plot_spectrogram(spec, hop_length=hop_length, sample_rate=sample_rate, ax=ax, title=title,
+                         colorbar=False)
+    for ax in axes.flat[len(specs):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -2,7 +2,7 @@
 
 A spectrogram is treated as a one-channel image. Each stage is conv -> batch norm -> ReLU ->
 2x2 max-pool: it widens the channels and halves both axes, so later stages see larger regions.
-Global average pooling then makes the output independent of the clip length, and a linear head
+Global pooling (max by default) then makes the output independent of the clip length, and a linear head
 classifies. Local, translation-equivariant filters are exactly the prior the AST gives up.
 """
 
@@ -12,6 +12,9 @@ from torch import Tensor, nn
 
 from ..config import CNNConfig
 from .patches import as_image_batch
+
+
+GLOBAL_POOLS = {"max": nn.AdaptiveMaxPool2d, "avg": nn.AdaptiveAvgPool2d}
 
 
 def conv_stage(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
@@ -36,7 +39,9 @@ class CNN(nn.Module):
         self.stages = nn.Sequential(
             *(conv_stage(c_in, c_out, cfg.kernel_size) for c_in, c_out in zip(widths, widths[1:]))
         )
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        if cfg.pooling not in GLOBAL_POOLS:
+            raise ValueError(f"unknown pooling {cfg.pooling!r}; choose one of {sorted(GLOBAL_POOLS)}")
+        self.pool = GLOBAL_POOLS[cfg.pooling](1)
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.channels[-1], cfg.num_classes)
         nn.init.normal_(self.head.weight, std=0.01)  # logits start near 0: loss near ln(classes)
@@ -56,7 +61,7 @@ class CNN(nn.Module):
                 f"{self.min_input_size} x {self.min_input_size}, got {tuple(image.shape[-2:])}"
             )
         maps = self.stages(image)  # (B, C, F / 2^S, T / 2^S)
-        return self.pool(maps).flatten(1)  # (B, C)
+        return self.pool(maps).flatten(1)  # (B, C): the strongest response of each channel
 
     def forward_head(self, features: Tensor) -> Tensor:
         """Features ``(B, C)`` -> logits ``(B, num_classes)``."""

@@ -1,0 +1,184 @@
+"""Training-time augmentation of spectrogram batches: SpecAugment masks and mixup.
+
+Both act on a batch of spectrograms ``(batch, n_mels, frames)`` (or ``(batch, 1, n_mels,
+frames)``, the channel axis a DataLoader of ``FeatureDataset`` produces) on whatever device
+it lives on. Random draws come from a ``numpy.random.Generator`` so that a seeded generator
+gives the same masks and mixing weights on CPU and GPU, and its state can be checkpointed.
+
+The modules ``SpecAugment`` and ``Mixup`` wrap the functions and are no-ops in ``eval()`` mode
+or when disabled (width 0 / alpha 0), so evaluation never sees augmented inputs.
+
+References: Park et al. 2019, "SpecAugment" (one frequency and one time mask per example, as
+the AST recipe applies them); Zhang et al. 2018, "mixup" (Beta(alpha, alpha) weights, soft
+labels).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _check_spec_batch(specs: Tensor) -> None:
+    """Raise unless ``specs`` is ``(batch, n_mels, frames)`` or ``(batch, 1, n_mels, frames)``."""
+    if specs.ndim == 3 or (specs.ndim == 4 and specs.shape[1] == 1):
+        return
+    raise ValueError(
+        f"expected spectrograms (batch, n_mels, frames) or (batch, 1, n_mels, frames), "
+        f"got shape {tuple(specs.shape)}"
+    )
+
+
+def random_band_mask(
+    batch: int, size: int, max_width: int, rng: np.random.Generator, device: torch.device
+) -> Tensor:
+    """One random band per example along an axis of ``size`` bins, as a boolean mask.
+
+    The band's width is drawn uniformly from ``{0, ..., min(max_width, size)}`` and its start
+    uniformly from ``{0, ..., size - width}``, so it always lies inside the axis.
+
+    Returns ``(batch, size)`` bool, True inside the band.
+    """
+    if max_width < 0:
+        raise ValueError(f"mask width must be >= 0, got {max_width}")
+    widths = rng.integers(0, min(max_width, size) + 1, size=batch)  # (B,)
+    starts = rng.integers(0, size - widths + 1)  # (B,), each in [0, size - width]
+    bins = torch.arange(size, device=device)  # (size,)
+    starts_t = torch.as_tensor(starts, device=device)[:, None]  # (B, 1)
+    ends_t = torch.as_tensor(starts + widths, device=device)[:, None]  # (B, 1)
+    return (bins >= starts_t) & (bins < ends_t)  # (B, size)
+
+
+def spec_augment(
+    specs: Tensor,
+    freq_mask: int,
+    time_mask: int,
+    *,
+    fill: float = 0.0,
+    rng: Optional[np.random.Generator] = None,
+) -> Tensor:
+    """Mask one random frequency band and one random time span in each spectrogram.
+
+    Args:
+        specs: ``(batch, n_mels, frames)`` or ``(batch, 1, n_mels, frames)``.
+        freq_mask: maximum frequency-mask width in mel bins; 0 disables it.
+        time_mask: maximum time-mask width in frames; 0 disables it.
+        fill: value written into masked cells. After dataset normalisation the mean is 0,
+            so the default 0 fills with the (normalised) mean, as the AST recipe does.
+        rng: source of the widths and positions; a fresh unseeded one if None.
+
+    Returns:
+        A new tensor of the same shape; ``specs`` itself is left untouched.
+    """
+    _check_spec_batch(specs)
+    rng = np.random.default_rng() if rng is None else rng
+    batch, n_mels, frames = specs.shape[0], specs.shape[-2], specs.shape[-1]
+    freq = random_band_mask(batch, n_mels, freq_mask, rng, specs.device)  # (B, n_mels)
+    time = random_band_mask(batch, frames, time_mask, rng, specs.device)  # (B, frames)
+    masked = freq[:, :, None] | time[:, None, :]  # (B, n_mels, frames)
+    masked = masked.view(batch, *([1] * (specs.ndim - 3)), n_mels, frames)  # match specs
+    return specs.masked_fill(masked, fill)
+
+
+def mixup(
+    specs: Tensor,
+    targets: Tensor,
+    alpha: float,
+    num_classes: int,
+    *,
+    rng: Optional[np.random.Generator] = None,
+) -> tuple[Tensor, Tensor]:
+    """Mix each example with a random partner of the batch; return inputs and soft labels.
+
+    For example ``i`` with partner ``j = perm[i]`` and weight ``lam_i ~ Beta(alpha, alpha)``:
+    ``x_i' = lam_i x_i + (1 - lam_i) x_j`` and ``y_i' = lam_i onehot(y_i) + (1 - lam_i)
+    onehot(y_j)``. Each example draws its own weight.
+
+    Args:
+        specs: ``(batch, n_mels, frames)`` or ``(batch, 1, n_mels, frames)``.
+        targets: ``(batch,)`` integer class labels.
+        alpha: Beta concentration, > 0 (0 is "disabled" and belongs to the ``Mixup`` module).
+        num_classes: width of the soft-label vectors.
+        rng: source of the weights and partners; a fresh unseeded one if None.
+
+    Returns:
+        ``(mixed specs, same shape as specs; soft targets (batch, num_classes) float,
+        each row summing to 1)``.
+    """
+    _check_spec_batch(specs)
+    if alpha <= 0:
+        raise ValueError(f"mixup alpha must be > 0, got {alpha}")
+    rng = np.random.default_rng() if rng is None else rng
+    batch = specs.shape[0]
+    lam = rng.beta(alpha, alpha, size=batch)  # (B,)
+    perm = torch.as_tensor(rng.permutation(batch), device=specs.device)  # (B,)
+    lam_t = torch.as_tensor(lam, dtype=specs.dtype, device=specs.device)  # (B,)
+    lam_x = lam_t.view(batch, *([1] * (specs.ndim - 1)))  # broadcast over spectrogram axes
+    mixed = lam_x * specs + (1 - lam_x) * specs[perm]
+    onehot = F.one_hot(targets, num_classes).to(specs.dtype)  # (B, C)
+    soft = lam_t[:, None] * onehot + (1 - lam_t[:, None]) * onehot[perm]  # (B, C)
+    return mixed, soft
+
+
+class SpecAugment(nn.Module):
+    """``spec_augment`` in training mode; identity in eval mode or with both widths 0."""
+
+    def __init__(
+        self,
+        freq_mask: int,
+        time_mask: int,
+        *,
+        fill: float = 0.0,
+        rng: Optional[np.random.Generator] = None,
+    ) -> None:
+        super().__init__()
+        self.freq_mask, self.time_mask, self.fill = freq_mask, time_mask, fill
+        self.rng = np.random.default_rng() if rng is None else rng
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any mask can be drawn."""
+        return self.freq_mask > 0 or self.time_mask > 0
+
+    def forward(self, specs: Tensor) -> Tensor:
+        """``(batch, [1,] n_mels, frames)`` -> same shape, masked while training."""
+        if not (self.training and self.enabled):
+            return specs
+        return spec_augment(specs, self.freq_mask, self.time_mask, fill=self.fill, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"freq_mask={self.freq_mask}, time_mask={self.time_mask}, fill={self.fill}"
+
+
+class Mixup(nn.Module):
+    """``mixup`` in training mode; otherwise inputs unchanged and one-hot targets.
+
+    Always returning soft targets ``(batch, num_classes)`` lets one loss serve both cases.
+    """
+
+    def __init__(
+        self, alpha: float, num_classes: int, *, rng: Optional[np.random.Generator] = None
+    ) -> None:
+        super().__init__()
+        if alpha < 0:
+            raise ValueError(f"mixup alpha must be >= 0 (0 disables), got {alpha}")
+        self.alpha, self.num_classes = alpha, num_classes
+        self.rng = np.random.default_rng() if rng is None else rng
+
+    @property
+    def enabled(self) -> bool:
+        """Whether examples are mixed."""
+        return self.alpha > 0
+
+    def forward(self, specs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """``(specs, targets (batch,))`` -> ``(specs, soft targets (batch, num_classes))``."""
+        if not (self.training and self.enabled):
+            return specs, F.one_hot(targets, self.num_classes).to(specs.dtype)
+        return mixup(specs, targets, self.alpha, self.num_classes, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, num_classes={self.num_classes}"

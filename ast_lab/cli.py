@@ -1,0 +1,238 @@
+"""The ``ast-lab`` command: ``ast-lab features | train | evaluate | demo``.
+
+Each subcommand is one ``add_<name>_parser`` block, registered in ``SUBCOMMANDS``, and one
+``run_<name>(args) -> exit status`` function that the parser block binds with
+``set_defaults(run=...)``. Options shared by several subcommands (which data, which features)
+are added by ``add_data_arguments`` and ``add_fbank_arguments`` and read back by
+``data_config_from_args`` and ``fbank_config_from_args``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # the CLI only writes image files; set before pyplot is imported
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .config import AST_PRESETS, ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig  # noqa: E402
+from .data import DownloadError, FeatureSet, load_dataset  # noqa: E402
+from .demo import demo_settings, run_demo  # noqa: E402
+from .metrics import results_table  # noqa: E402
+from .models import build_model, trace_shapes  # noqa: E402
+from .plotting import plot_spectrogram_grid  # noqa: E402
+from .training import ModelConfig, cross_validate, evaluate_run, fit_to_data, model_kind  # noqa: E402
+
+FBANK_PRESETS: dict[str, Callable[[], FbankConfig]] = {
+    "default": FbankConfig.librosa_like,
+    "kaldi": FbankConfig.kaldi_like,
+}
+
+
+# ---------------------------------------------------------------------------- shared options
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data, --root, --download, --seconds, --esc10: which clips, and how long."""
+    parser.add_argument(
+        "--data", choices=["synthetic", "esc50", "folder"], default="synthetic",
+        help="the built-in synthetic set (default), ESC-50, or any folder in its layout",
+    )
+    parser.add_argument("--root", help="dataset folder (required for --data folder)")
+    parser.add_argument("--download", action="store_true", help="download ESC-50 if it is missing")
+    parser.add_argument(
+        "--seconds", type=float, help="pad/crop clips to this length (default: the source's own)"
+    )
+    parser.add_argument("--esc10", action="store_true", help="keep only ESC-50's 10-class subset")
+
+
+def data_config_from_args(args: argparse.Namespace) -> DataConfig:
+    return DataConfig(source=args.data, root=args.root, clip_seconds=args.seconds, esc10=args.esc10)
+
+
+def add_fbank_arguments(parser: argparse.ArgumentParser) -> None:
+    """--fbank, --n-mels: which FBANK settings."""
+    parser.add_argument(
+        "--fbank", choices=sorted(FBANK_PRESETS), default="default",
+        help="FBANK settings: librosa's defaults, or the AST authors' Kaldi recipe",
+    )
+    parser.add_argument("--n-mels", type=int, help="mel bands (default: the preset's 128)")
+
+
+def fbank_config_from_args(args: argparse.Namespace) -> FbankConfig:
+    cfg = FBANK_PRESETS[args.fbank]()
+    return cfg if args.n_mels is None else dataclasses.replace(cfg, n_mels=args.n_mels)
+
+
+# ---------------------------------------------------------------------------- features
+
+
+def add_features_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "features", help="compute (or reuse) the cached log-mel features of a dataset"
+    )
+    add_data_arguments(parser)
+    add_fbank_arguments(parser)
+    parser.set_defaults(run=run_features)
+
+
+def run_features(args: argparse.Namespace) -> int:
+    """Build the feature cache, then say where it is and what it holds."""
+    start = time.perf_counter()
+    data_cfg, fbank_cfg = data_config_from_args(args), fbank_config_from_args(args)
+    feature_set = load_dataset(data_cfg, fbank_cfg, download=args.download)
+    n_clips, n_mels, n_frames = feature_set.features.shape
+    size_mib = feature_set.features.nbytes / 2**20
+    print(
+        f"{feature_set.name}: {n_clips} clips x {n_mels} mels x {n_frames} frames, float32 "
+        f"({size_mib:.1f} MiB), {feature_set.clip_seconds:g} s clips, "
+        f"{feature_set.num_classes} classes, folds {', '.join(map(str, feature_set.fold_ids))}"
+    )
+    print(f"cache: {feature_set.cache_dir}")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------- train
+
+
+def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="k-fold cross-validation of one model on a dataset")
+    parser.add_argument("--model", choices=["ast", "cnn"], required=True)
+    parser.add_argument("--preset", choices=list(AST_PRESETS), default="tiny",
+                        help="AST size (ignored for the CNN)")
+    add_data_arguments(parser)
+    add_fbank_arguments(parser)
+    parser.add_argument("--folds", type=parse_folds, help="test folds, e.g. 1,2 (default: all)")
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--out", type=Path, help="run folder (default: runs/<data>-<model>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run in --out; finished folds are kept")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the model's shape trace and save feature plots of the first clips")
+    parser.set_defaults(run=run_train)
+
+
+def parse_folds(text: str) -> list[int]:
+    """"1,2,5" -> [1, 2, 5]."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"folds must be comma-separated integers, got {text!r}")
+
+
+def debug_view(model_cfg: ModelConfig, data: FeatureSet, out: Path, n_clips: int = 4) -> None:
+    """Print the model's per-stage shapes on the first clips and save their spectrograms."""
+    fitted = fit_to_data(model_cfg, data)
+    batch = torch.from_numpy(np.array(data.features[:n_clips]))  # (n_clips, n_mels, frames)
+    trace_shapes(build_model(model_kind(fitted), fitted), batch)
+    out.mkdir(parents=True, exist_ok=True)
+    titles = [f"{data.metadata.filenames[i]} ({data.class_names[data.targets[i]]})"
+              for i in range(len(batch))]
+    figure = plot_spectrogram_grid(list(batch), titles, hop_length=data.fbank.hop_length,
+                                   sample_rate=data.fbank.sample_rate, ncols=2)
+    figure.savefig(out / "first_clips.png")
+    print(f"debug: spectrograms of the first {len(batch)} clips in {out / 'first_clips.png'}")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Cross-validate one model and print its results table."""
+    data = load_dataset(data_config_from_args(args), fbank_config_from_args(args),
+                        download=args.download)
+    model_cfg = ASTConfig.preset(args.preset) if args.model == "ast" else CNNConfig()
+    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+    out = args.out or Path("runs") / f"{data.name}-{args.model}"
+    if args.debug:
+        debug_view(model_cfg, data, out / "debug")
+    results = cross_validate(model_cfg, train_cfg, data, folds=args.folds, out_dir=out,
+                             resume=args.resume)
+    print(results.table())
+    print(f"saved: {out}/ (results.json, results.csv, plots, checkpoints)")
+    return 0
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate", help="re-test a run's saved checkpoints on their test folds")
+    parser.add_argument("--run", type=Path, required=True, help="a run folder written by train or demo")
+    parser.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Re-evaluate each fold's best checkpoint and print the table."""
+    if not (args.run / "results.json").is_file():
+        raise ValueError(f"{args.run} holds no results.json: not a finished run folder")
+    print(evaluate_run(args.run).table())
+    return 0
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="the main job: 5-fold CV of the CNN and the AST on the built-in set")
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="where results go")
+    parser.add_argument("--quick", action="store_true", help="tiny data, 2 folds, 2 epochs")
+    parser.add_argument("--resume", action="store_true", help="keep finished folds of an earlier run")
+    parser.set_defaults(run=run_demo_command)
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    """Run the demo, print the results table and where everything went."""
+    start = time.perf_counter()
+    results = run_demo(args.out, demo_settings(quick=True if args.quick else None),
+                       resume=args.resume)
+    minutes = (time.perf_counter() - start) / 60
+    print("\n" + results_table(results))
+    print(f"\n{len(results[0].folds)}-fold cross-validation on the built-in set in "
+          f"{minutes:.1f} min; results, plots and checkpoints in {args.out}/")
+    return 0
+
+
+# ---------------------------------------------------------------------------- the command
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_features_parser, add_train_parser, add_evaluate_parser, add_demo_parser,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ast-lab",
+        description="The Audio Spectrogram Transformer rebuilt from first principles.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_parser in SUBCOMMANDS:
+        add_parser(subparsers)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``ast-lab`` console script; returns the exit status.
+
+    Data problems (bad files, missing dataset, failed download) end with a one-line message on
+    stderr and status 1 rather than a traceback.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, DownloadError) as err:
+        print(f"ast-lab {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

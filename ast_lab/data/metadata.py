@@ -1,0 +1,288 @@
+"""Clip metadata in the ESC-50 layout: read ``meta/esc50.csv``, validate every row, select clips.
+
+The CSV has one row per clip: ``filename,fold,target,category,esc10,src_file,take``. Every
+problem is reported as a ``ValueError`` naming the CSV and the line (the header is line 1), so
+a broken dataset is fixed in one look instead of debugged from a stack trace.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Sequence, Union
+
+import numpy as np
+
+from .paths import audio_dir, metadata_csv
+
+ESC50_COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
+REQUIRED_COLUMNS = ("filename", "fold", "target", "category")  # any dataset in the layout
+ESC50_CLIPS = 2000
+ESC50_CLASSES = 50
+ESC50_FOLDS = (1, 2, 3, 4, 5)
+ESC50_SAMPLE_RATE = 44_100  # Hz; every ESC-50 clip is 5 s of 44.1 kHz mono
+MAX_LISTED = 5  # how many offending rows an error message names
+
+IndexLike = Union[np.ndarray, Sequence[int], Sequence[bool]]
+
+
+@dataclass(frozen=True, eq=False)
+class Metadata:
+    """The clips of one dataset, one entry per clip, in CSV order.
+
+    ``targets`` index ``class_names``. ``expected_rate`` and ``mono`` say how the audio must be
+    read: ESC-50 requires 44.1 kHz mono files, other datasets accept any rate and downmix.
+    """
+
+    root: Path  # dataset folder holding meta/esc50.csv and audio/
+    filenames: list[str]  # file names inside audio/
+    folds: np.ndarray  # (n_clips,) int64 fold id of each clip
+    targets: np.ndarray  # (n_clips,) int64 class index of each clip
+    categories: list[str]  # class name of each clip
+    src_files: list[str]  # recording each clip was cut from; clips of one source stay together
+    esc10: np.ndarray  # (n_clips,) bool, True for ESC-10 clips
+    class_names: list[str]  # (num_classes,) name of each target
+    csv_lines: np.ndarray  # (n_clips,) int64 line of each clip in the CSV (header is line 1)
+    expected_rate: int | None = None  # Hz every file must have; None accepts any (resampled)
+    mono: Literal["downmix", "require"] = "downmix"  # stereo files: average, or reject
+
+    def __len__(self) -> int:
+        return len(self.filenames)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def fold_ids(self) -> tuple[int, ...]:
+        """The folds present, ascending."""
+        return tuple(int(f) for f in np.unique(self.folds))
+
+    @property
+    def csv_path(self) -> Path:
+        return metadata_csv(self.root)
+
+    def audio_path(self, index: int) -> Path:
+        """Path of clip ``index``'s audio file."""
+        return audio_dir(self.root) / self.filenames[index]
+
+    def where(self, index: int) -> str:
+        """Where clip ``index`` is listed, for error messages: CSV, line and file name."""
+        return f"{self.csv_path}, line {self.csv_lines[index]} ({self.filenames[index]})"
+
+    def subset(self, mask_or_indices: IndexLike) -> "Metadata":
+        """The clips selected by a boolean mask or integer indices; targets and class names
+        are kept as they are."""
+        index = _as_indices(mask_or_indices, len(self))
+        return dataclasses.replace(
+            self,
+            filenames=[self.filenames[i] for i in index],
+            folds=self.folds[index],
+            targets=self.targets[index],
+            categories=[self.categories[i] for i in index],
+            src_files=[self.src_files[i] for i in index],
+            esc10=self.esc10[index],
+            csv_lines=self.csv_lines[index],
+        )
+
+    def esc10_only(self) -> "Metadata":
+        """The ESC-10 clips, targets re-indexed to 0..9 in the order of the original targets."""
+        if not self.esc10.any():
+            raise ValueError(f"{self.csv_path}: no clip is flagged esc10=True")
+        chosen = self.subset(self.esc10)
+        kept = np.unique(chosen.targets)  # original targets, ascending
+        new_target = np.full(self.num_classes, -1, dtype=np.int64)
+        new_target[kept] = np.arange(len(kept))
+        return dataclasses.replace(
+            chosen,
+            targets=new_target[chosen.targets],
+            class_names=[self.class_names[t] for t in kept],
+        )
+
+
+def load_metadata(root: str | Path, *, esc50: bool = False) -> Metadata:
+    """Read and validate ``<root>/meta/esc50.csv``.
+
+    Any dataset needs the columns filename, fold, target, category; ``esc10`` (default False)
+    and ``src_file`` (default: the file name without extension, one source per clip) are
+    optional. Folds are positive integers, targets run 0..K-1 with one category per target and
+    vice versa, file names are unique and every listed file exists in ``audio/``. With
+    ``esc50=True`` all seven ESC-50 columns are required, folds are 1-5, targets 0-49, and the
+    whole set must be 2,000 clips in 50 classes; the audio must then be 44.1 kHz mono.
+    """
+    root = Path(root)
+    csv_path = metadata_csv(root)
+    rows = _read_rows(csv_path, ESC50_COLUMNS if esc50 else REQUIRED_COLUMNS)
+    filenames, folds, targets, categories, src_files, esc10, lines = [], [], [], [], [], [], []
+    for line, row in rows:
+        filenames.append(_parse_filename(csv_path, line, row["filename"]))
+        folds.append(_parse_fold(csv_path, line, row["fold"], esc50))
+        targets.append(_parse_target(csv_path, line, row["target"], esc50))
+        categories.append(_parse_text(csv_path, line, "category", row["category"]))
+        src_default = Path(row["filename"]).stem
+        src_files.append(_parse_text(csv_path, line, "src_file", row.get("src_file", src_default)))
+        esc10.append(_parse_bool(csv_path, line, "esc10", row.get("esc10", "False")))
+        lines.append(line)
+    _check_unique(csv_path, filenames, lines)
+    class_names = _class_names(csv_path, targets, categories, lines)
+    _check_files_present(root, csv_path, filenames, lines)
+    metadata = Metadata(
+        root=root,
+        filenames=filenames,
+        folds=np.asarray(folds, dtype=np.int64),
+        targets=np.asarray(targets, dtype=np.int64),
+        categories=categories,
+        src_files=src_files,
+        esc10=np.asarray(esc10, dtype=bool),
+        class_names=class_names,
+        csv_lines=np.asarray(lines, dtype=np.int64),
+        expected_rate=ESC50_SAMPLE_RATE if esc50 else None,
+        mono="require" if esc50 else "downmix",
+    )
+    if esc50:
+        _check_esc50_totals(metadata)
+    return metadata
+
+
+def _read_rows(csv_path: Path, required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """The CSV's data rows as (line number, row) pairs, after checking the header."""
+    if not csv_path.is_file():
+        raise ValueError(f"metadata file {csv_path} not found (expected <root>/meta/esc50.csv)")
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise ValueError(
+                f"{csv_path}: missing column(s) {', '.join(missing)} "
+                f"(header is {','.join(header) or 'empty'}; needs {','.join(required)})"
+            )
+        rows = [(reader.line_num, row) for row in reader]
+    if not rows:
+        raise ValueError(f"{csv_path}: no clips listed")
+    return rows
+
+
+def _row_error(csv_path: Path, line: int, message: str) -> ValueError:
+    return ValueError(f"{csv_path}, line {line}: {message}")
+
+
+def _parse_text(csv_path: Path, line: int, column: str, text: str | None) -> str:
+    if not text or not text.strip():
+        raise _row_error(csv_path, line, f"empty {column}")
+    return text.strip()
+
+
+def _parse_filename(csv_path: Path, line: int, text: str | None) -> str:
+    name = _parse_text(csv_path, line, "filename", text)
+    if Path(name).name != name or name in (".", ".."):
+        raise _row_error(csv_path, line, f"filename {name!r} must be a bare file name in audio/")
+    return name
+
+
+def _parse_int(csv_path: Path, line: int, column: str, text: str | None) -> int:
+    value = _parse_text(csv_path, line, column, text)
+    try:
+        return int(value)
+    except ValueError:
+        raise _row_error(csv_path, line, f"{column} {value!r} is not an integer") from None
+
+
+def _parse_fold(csv_path: Path, line: int, text: str | None, esc50: bool) -> int:
+    fold = _parse_int(csv_path, line, "fold", text)
+    if esc50 and fold not in ESC50_FOLDS:
+        raise _row_error(csv_path, line, f"unknown fold {fold} (ESC-50 has folds 1-5)")
+    if fold < 1:
+        raise _row_error(csv_path, line, f"unknown fold {fold} (folds are positive integers)")
+    return fold
+
+
+def _parse_target(csv_path: Path, line: int, text: str | None, esc50: bool) -> int:
+    target = _parse_int(csv_path, line, "target", text)
+    if target < 0 or (esc50 and target >= ESC50_CLASSES):
+        limit = f"0-{ESC50_CLASSES - 1}" if esc50 else ">= 0"
+        raise _row_error(csv_path, line, f"target {target} out of range ({limit})")
+    return target
+
+
+def _parse_bool(csv_path: Path, line: int, column: str, text: str | None) -> bool:
+    value = (text or "").strip().lower()
+    if value not in ("true", "false"):
+        raise _row_error(csv_path, line, f"{column} {text!r} is neither True nor False")
+    return value == "true"
+
+
+def _check_unique(csv_path: Path, filenames: list[str], lines: list[int]) -> None:
+    first_line: dict[str, int] = {}
+    for name, line in zip(filenames, lines):
+        if name in first_line:
+            message = f"duplicate filename {name} (also on line {first_line[name]})"
+            raise _row_error(csv_path, line, message)
+        first_line[name] = line
+
+
+def _class_names(
+    csv_path: Path, targets: list[int], categories: list[str], lines: list[int]
+) -> list[str]:
+    """Name of each target 0..K-1, checking that targets and categories correspond one to one."""
+    category_of: dict[int, tuple[str, int]] = {}
+    target_of: dict[str, tuple[int, int]] = {}
+    for target, category, line in zip(targets, categories, lines):
+        known_category, first = category_of.setdefault(target, (category, line))
+        if known_category != category:
+            message = f"target {target} is {category!r} here but {known_category!r} on line {first}"
+            raise _row_error(csv_path, line, message)
+        known_target, first = target_of.setdefault(category, (target, line))
+        if known_target != target:
+            message = f"category {category!r} is target {target} here but {known_target}"
+            raise _row_error(csv_path, line, f"{message} on line {first}")
+    absent = sorted(set(range(max(category_of) + 1)) - set(category_of))
+    if absent:
+        raise ValueError(
+            f"{csv_path}: targets must run 0..K-1 without gaps; no clip has target "
+            f"{', '.join(map(str, absent[:MAX_LISTED]))}"
+        )
+    return [category_of[t][0] for t in range(len(category_of))]
+
+
+def _check_files_present(
+    root: Path, csv_path: Path, filenames: list[str], lines: list[int]
+) -> None:
+    folder = audio_dir(root)
+    present = set(os.listdir(folder)) if folder.is_dir() else set()
+    missing = [(name, line) for name, line in zip(filenames, lines) if name not in present]
+    if missing:
+        listed = ", ".join(f"{name} (line {line})" for name, line in missing[:MAX_LISTED])
+        more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+        raise ValueError(
+            f"{csv_path}: {len(missing)} listed file(s) missing from {folder}: {listed}{more}"
+        )
+
+
+def _check_esc50_totals(metadata: Metadata) -> None:
+    found = (len(metadata), metadata.num_classes, metadata.fold_ids)
+    if found != (ESC50_CLIPS, ESC50_CLASSES, ESC50_FOLDS):
+        raise ValueError(
+            f"{metadata.csv_path}: ESC-50 has {ESC50_CLIPS} clips in {ESC50_CLASSES} classes and "
+            f"folds 1-5; this CSV lists {found[0]} clips in {found[1]} classes and folds "
+            f"{', '.join(map(str, found[2]))}"
+        )
+
+
+def _as_indices(mask_or_indices: IndexLike, n: int) -> np.ndarray:
+    """Integer indices from a boolean mask of length ``n`` or from integer indices."""
+    index = np.asarray(mask_or_indices)
+    if index.dtype == bool:
+        if index.shape != (n,):
+            raise ValueError(f"boolean mask has shape {index.shape}, expected ({n},)")
+        return np.flatnonzero(index)
+    if index.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"select clips with a boolean mask or integer indices, not {index.dtype}")
+    if index.min() < -n or index.max() >= n:
+        raise IndexError(f"clip index out of range for {n} clips")
+    return index.astype(np.int64)
