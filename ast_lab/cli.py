@@ -166,15 +166,16 @@ def run_train(args: argparse.Namespace) -> int:
 
 def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help="re-test a run's saved checkpoints on their test folds")
-    parser.add_argument("--run", type=Path, required=True, help="a run folder written by train or demo")
+    parser.add_argument("--run", dest="run_dir", type=Path, required=True,
+                        help="a run folder written by train or demo (e.g. runs/demo/ast)")
     parser.set_defaults(run=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Re-evaluate each fold's best checkpoint and print the table."""
-    if not (args.run / "results.json").is_file():
-        raise ValueError(f"{args.run} holds no results.json: not a finished run folder")
-    print(evaluate_run(args.run).table())
+    if not (args.run_dir / "results.json").is_file():
+        raise ValueError(f"{args.run_dir} holds no results.json: not a finished run folder")
+    print(evaluate_run(args.run_dir).table())
     return 0
 
 

@@ -72,3 +72,20 @@ def test_trace_shapes_halves_the_grid_at_every_stage():
         ("dropout", (2, 32)),
         ("head", (2, 10)),
     ]
+
+
+def test_max_pooling_keeps_a_thin_event_that_averaging_dilutes():
+    # One bright 1-bin line in a large quiet field: after global max pooling the features of
+    # the clip with the line differ from the empty clip's much more than after averaging.
+    torch.manual_seed(0)
+    quiet = torch.zeros(1, 64, 96)
+    line = quiet.clone()
+    line[0, 30, 10:40] = 5.0
+    gaps = {}
+    for pooling in ("max", "avg"):
+        model = CNN(CNNConfig(channels=(8, 16), num_classes=3, pooling=pooling)).eval()
+        with torch.no_grad():
+            gaps[pooling] = (model.forward_features(line) - model.forward_features(quiet)).abs().max()
+    assert gaps["max"] > 3 * gaps["avg"]
+    with pytest.raises(ValueError, match="unknown pooling"):
+        CNN(CNNConfig(pooling="median"))  # type: ignore[arg-type]

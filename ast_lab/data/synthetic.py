@@ -227,7 +227,7 @@ def make_synthetic_dataset(
 ) -> Path:
     """Write the synthetic set to ``root`` in the ESC-50 layout and return ``root``.
 
-    ``len(SYNTHETIC_CLASSES) * 5 * n_per_class_per_fold`` clips (1,920 by default) of ``seconds``
+    ``len(SYNTHETIC_CLASSES) * 5 * n_per_class_per_fold`` clips (2,880 by default) of ``seconds``
     at ``sample_rate`` Hz, balanced over classes and folds, byte-identical for the same
     arguments. If ``root`` already holds a complete set made with the same arguments it is
     reused; otherwise the set is generated in a temporary folder beside ``root`` and renamed
