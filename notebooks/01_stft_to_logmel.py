@@ -208,12 +208,10 @@ plotting.plot_spectrogram(kaldi_spec, hop_length=kaldi.hop_length, sample_rate=k
 # from clip to clip, so only the shape tells the class.
 
 # %%
-fig, axes = plt.subplots(3, 4, figsize=(12, 6.5), sharex=True, sharey=True)
-for ax, name in zip(axes.flat, SYNTHETIC_CLASSES):
-    clip = synthesize(name, np.random.default_rng(1), seconds=1.0, sample_rate=cfg.sample_rate)
-    plotting.plot_spectrogram(features.fbank(clip, cfg), hop_length=cfg.hop_length,
-                              sample_rate=cfg.sample_rate, ax=ax, title=name, colorbar=False)
-fig.tight_layout()
+clips = np.stack([synthesize(name, np.random.default_rng(1), seconds=1.0, sample_rate=cfg.sample_rate)
+                  for name in SYNTHETIC_CLASSES])  # (classes, samples)
+plotting.plot_spectrogram_grid(features.fbank(clips, cfg), SYNTHETIC_CLASSES,
+                               hop_length=cfg.hop_length, sample_rate=cfg.sample_rate);
 
 # %% [markdown]
 # ## Explore
