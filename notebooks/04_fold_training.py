@@ -30,8 +30,6 @@
 # runs in seconds; the numbers are then meaningless, the code path is the same.
 
 # %%
-import dataclasses
-
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
