@@ -1,12 +1,14 @@
-"""Training-time augmentation of spectrogram batches: SpecAugment masks and mixup.
+"""Training-time augmentation of spectrogram batches: SpecAugment masks, time shift, mixup.
 
 Both act on a batch of spectrograms ``(batch, n_mels, frames)`` (or ``(batch, 1, n_mels,
 frames)``, the channel axis a DataLoader of ``FeatureDataset`` produces) on whatever device
 it lives on. Random draws come from a ``numpy.random.Generator`` so that a seeded generator
 gives the same masks and mixing weights on CPU and GPU, and its state can be checkpointed.
 
-The modules ``SpecAugment`` and ``Mixup`` wrap the functions and are no-ops in ``eval()`` mode
-or when disabled (width 0 / alpha 0), so evaluation never sees augmented inputs.
+The modules ``SpecAugment``, ``TimeShift`` and ``Mixup`` wrap the functions and are no-ops in
+``eval()`` mode or when disabled (width 0 / alpha 0), so evaluation never sees augmented inputs.
+Every function works on the whole batch at once (one gather or mask per batch, no per-clip
+Python), so augmentation costs little next to the model, on CPU and GPU alike.
 
 References: Park et al. 2019, "SpecAugment" (one frequency and one time mask per example, as
 the AST recipe applies them); Zhang et al. 2018, "mixup" (Beta(alpha, alpha) weights, soft
@@ -15,12 +17,15 @@ labels).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 def _check_spec_batch(specs: Tensor) -> None:
@@ -82,6 +87,36 @@ def spec_augment(
     masked = freq[:, :, None] | time[:, None, :]  # (B, n_mels, frames)
     masked = masked.view(batch, *([1] * (specs.ndim - 3)), n_mels, frames)  # match specs
     return specs.masked_fill(masked, fill)
+
+
+def time_shift(
+    specs: Tensor, max_shift: int, *, rng: Optional[np.random.Generator] = None
+) -> Tensor:
+    """Roll each spectrogram along time by its own random number of frames.
+
+    Each example's shift is drawn uniformly from ``{-max_shift, ..., max_shift}`` (clipped to
+    less than the number of frames); frames pushed out at one end come back at the other, so
+    nothing is lost and no fill value is needed. A sound event may start anywhere in a clip,
+    so the label does not change: the model learns not to care *when* it happens.
+
+    Args:
+        specs: ``(batch, n_mels, frames)`` or ``(batch, 1, n_mels, frames)``.
+        max_shift: largest shift in frames, >= 0.
+        rng: source of the shifts; a fresh unseeded one if None.
+
+    Returns:
+        A new tensor of the same shape.
+    """
+    _check_spec_batch(specs)
+    if max_shift < 0:
+        raise ValueError(f"time shift must be >= 0, got {max_shift}")
+    rng = np.random.default_rng() if rng is None else rng
+    batch, frames = specs.shape[0], specs.shape[-1]
+    limit = min(max_shift, frames - 1)
+    shifts = torch.as_tensor(rng.integers(-limit, limit + 1, size=batch), device=specs.device)
+    source = (torch.arange(frames, device=specs.device) - shifts[:, None]) % frames  # (B, frames)
+    source = source.view(batch, *([1] * (specs.ndim - 2)), frames).expand_as(specs)
+    return specs.gather(-1, source)  # out[..., t] = specs[..., (t - shift) mod frames]
 
 
 def mixup(
@@ -154,6 +189,26 @@ class SpecAugment(nn.Module):
         return f"freq_mask={self.freq_mask}, time_mask={self.time_mask}, fill={self.fill}"
 
 
+class TimeShift(nn.Module):
+    """``time_shift`` in training mode; identity in eval mode or with ``max_shift`` 0."""
+
+    def __init__(self, max_shift: int, *, rng: Optional[np.random.Generator] = None) -> None:
+        super().__init__()
+        if max_shift < 0:
+            raise ValueError(f"time shift must be >= 0 (0 disables), got {max_shift}")
+        self.max_shift = max_shift
+        self.rng = np.random.default_rng() if rng is None else rng
+
+    def forward(self, specs: Tensor) -> Tensor:
+        """``(batch, [1,] n_mels, frames)`` -> same shape, shifted while training."""
+        if not (self.training and self.max_shift > 0):
+            return specs
+        return time_shift(specs, self.max_shift, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"max_shift={self.max_shift}"
+
+
 class Mixup(nn.Module):
     """``mixup`` in training mode; otherwise inputs unchanged and one-hot targets.
 
@@ -182,3 +237,46 @@ class Mixup(nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, num_classes={self.num_classes}"
+
+
+class Augment(nn.Module):
+    """A training batch's augmentations, in order: time shift, mixup, SpecAugment (masks go
+    last, on the mixed spectrograms, as in the AST recipe). Identity in eval mode.
+
+    ``forward(specs, targets)`` -> ``(specs, soft targets (batch, num_classes))``; all three
+    draw from one NumPy generator, whose state a checkpoint can save.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        time_shift: int = 0,
+        mixup_alpha: float = 0.0,
+        freq_mask: int = 0,
+        time_mask: int = 0,
+        fill: float = 0.0,
+        rng: Optional[np.random.Generator] = None,
+    ) -> None:
+        super().__init__()
+        rng = np.random.default_rng() if rng is None else rng
+        self.shift = TimeShift(time_shift, rng=rng)
+        self.mix = Mixup(mixup_alpha, num_classes, rng=rng)
+        self.mask = SpecAugment(freq_mask, time_mask, fill=fill, rng=rng)
+
+    @classmethod
+    def from_config(
+        cls, cfg: "TrainConfig", num_classes: int, *, fill: float = 0.0,
+        rng: Optional[np.random.Generator] = None,
+    ) -> "Augment":
+        """The augmentations a ``TrainConfig`` asks for (its time_shift, mixup_alpha,
+        freq_mask and time_mask)."""
+        return cls(num_classes=num_classes, time_shift=cfg.time_shift,
+                   mixup_alpha=cfg.mixup_alpha, freq_mask=cfg.freq_mask,
+                   time_mask=cfg.time_mask, fill=fill, rng=rng)
+
+    def forward(self, specs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """``(specs (batch, [1,] n_mels, frames), targets (batch,))`` -> augmented specs, soft
+        targets ``(batch, num_classes)``."""
+        specs, soft = self.mix(self.shift(specs), targets)
+        return self.mask(specs), soft

@@ -1,7 +1,7 @@
 """Reproducibility plumbing for ``ast_lab.training``: seeds, RNG snapshots, atomic files.
 
 A run repeats exactly on CPU when every source of randomness is seeded (``seed_everything``,
-``seed_worker`` for DataLoader workers, a seeded ``torch.Generator`` for shuffling) and an
+a seeded ``torch.Generator`` for shuffling, a seeded NumPy generator for augmentation) and an
 interrupted run continues exactly when all of them are snapshotted with the weights
 (``rng_states`` / ``restore_rng_states``). Files are written to a temporary name and renamed
 into place (``os.replace`` is atomic), so a crash never leaves a half-written checkpoint.
@@ -29,18 +29,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def seed_worker(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: derive the worker's Python/NumPy seeds from torch's.
-
-    torch seeds each worker with ``base_seed + worker_id``, where the DataLoader draws
-    ``base_seed`` from its (seeded) generator; Python and NumPy are not seeded by torch.
-    """
-    seed = torch.initial_seed() % 2**32
-    random.seed(seed)
-    np.random.seed(seed)
-
-
-def rng_states(augment_rng: np.random.Generator, loader_generator: torch.Generator) -> dict:
+def rng_states(augment_rng: np.random.Generator, shuffle_generator: torch.Generator) -> dict:
     """Snapshot every generator a training run draws from."""
     numpy_state = np.random.get_state(legacy=False)
     numpy_state["state"]["key"] = numpy_state["state"]["key"].tolist()
@@ -50,12 +39,12 @@ def rng_states(augment_rng: np.random.Generator, loader_generator: torch.Generat
         "augment": json.dumps(augment_rng.bit_generator.state),
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "loader": loader_generator.get_state(),
+        "shuffle": shuffle_generator.get_state(),
     }
 
 
 def restore_rng_states(
-    states: dict, augment_rng: np.random.Generator, loader_generator: torch.Generator
+    states: dict, augment_rng: np.random.Generator, shuffle_generator: torch.Generator
 ) -> None:
     """Put every generator back to a ``rng_states`` snapshot (in place)."""
     version, internal, gauss = json.loads(states["python"])
@@ -67,7 +56,7 @@ def restore_rng_states(
     torch.set_rng_state(states["torch"])
     if states["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
-    loader_generator.set_state(states["loader"])
+    shuffle_generator.set_state(states["shuffle"])
 
 
 def write_atomic(path: Path, write: Callable[[IO[bytes]], Any]) -> None:

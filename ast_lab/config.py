@@ -131,7 +131,9 @@ class ASTConfig:
     attn_drop_rate: float = 0.0  # dropout on attention weights
     drop_path_rate: float = 0.1  # stochastic depth, linearly increasing over blocks
     num_classes: int = 50  # ESC-50
-    pooling: Literal["tokens", "mean"] = "tokens"  # mean of [CLS]+[DIST] (paper) or of patches
+    pooling: Literal["tokens", "mean", "distilled"] = "tokens"  # one head on the mean of
+    # [CLS]+[DIST] (paper) or of the patches; "distilled": DeiT's two heads, [CLS] for the labels and
+    # [DIST] for a teacher's, averaged at inference (``TrainConfig.distillation``)
     fused_attention: bool = True  # use F.scaled_dot_product_attention (same maths, faster)
 
     @classmethod
@@ -194,9 +196,15 @@ class TrainConfig:
     label_smoothing: float = 0.0
     grad_clip: Optional[float] = 1.0  # max global grad norm; None disables
     patience: int = 8  # epochs without validation improvement before stopping
+    selection: Literal["best_val", "last"] = "best_val"  # which weights are tested: the best on
+    # the validation split (early stopping), or the last of a fixed schedule ("last" trains on every
+    # clip of the training folds when DataConfig.val_fraction is 0: small data needs them all)
     mixup_alpha: float = 0.0  # Beta(alpha, alpha) mixup; 0 disables
     freq_mask: int = 0  # SpecAugment: max frequency-mask width in bins; 0 disables
     time_mask: int = 0  # SpecAugment: max time-mask width in frames; 0 disables
-    seed: int = 0  # Python/NumPy/torch and DataLoader workers
-    device: str = "auto"  # "auto" = CUDA if present (with mixed precision), else CPU
-    num_workers: int = 0  # DataLoader workers; features are cached so 0 is usually fastest
+    time_shift: int = 0  # max circular shift of each spectrogram in frames, either way; 0 disables
+    distillation: Literal["none", "hard", "soft"] = "none"  # DeiT: train the AST's [DIST] head on a
+    # teacher's argmax ("hard") or its softened probabilities ("soft"); needs pooling="distilled"
+    distill_temperature: float = 1.0  # soft distillation: softmax temperature of both models
+    seed: int = 0  # Python/NumPy/torch: initialisation, shuffling, augmentation
+    device: str = "auto"  # "auto" = CUDA if present (with bf16 autocast), else CPU

@@ -102,7 +102,21 @@ def code_version() -> dict[str, Optional[str]]:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = None
-    return {"ast_lab": ast_lab.__version__, "git_commit": commit}
+    return {"ast_lab": ast_lab.__version__, "git_commit": commit, "git_dirty": _git_dirty()}
+
+
+def _git_dirty() -> Optional[bool]:
+    """Whether tracked files differ from the commit (None outside a git checkout): a result
+    made from uncommitted code says so."""
+    try:
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=Path(ast_lab.__file__).parent, capture_output=True, text=True, timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(status.strip())
 
 
 @dataclass
@@ -206,6 +220,18 @@ class Results:
     def per_class_f1(self) -> np.ndarray:
         """``(C,)`` per-class F1, averaged over folds."""
         return np.mean([f.metrics.per_class_f1 for f in self.folds], axis=0)
+
+    def misclassified(self) -> list[tuple[int, int, int, float]]:
+        """Every wrongly predicted test clip as ``(clip index, true class, predicted class,
+        probability given to the prediction)``, most confident mistakes first."""
+        wrong = [
+            (int(i), int(t), int(p), float(probs[p]))
+            for fold in self.folds
+            for i, t, p, probs in zip(fold.predictions.indices, fold.predictions.targets,
+                                      fold.predictions.predicted, fold.predictions.probabilities)
+            if t != p
+        ]
+        return sorted(wrong, key=lambda w: -w[3])
 
     def table(self) -> str:
         """The markdown results table with this model's row."""

@@ -268,3 +268,22 @@ def plot_spectrogram_grid(
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def plot_misclassified(
+    features, wrong: Sequence[tuple[int, int, int, float]], class_names: Sequence[str], *,
+    hop_length: int, sample_rate: int, limit: int = 8, ncols: int = 4,
+) -> Figure:
+    """The spectrograms of misclassified clips, titled "true -> predicted (probability)".
+
+    ``features``: ``(n_clips, n_mels, frames)`` (a FeatureSet's ``features``); ``wrong``: as
+    ``Results.misclassified()`` returns, of which the first ``limit`` are drawn.
+    """
+    shown = list(wrong)[:limit]
+    if not shown:
+        raise ValueError("no misclassified clips to show")
+    return plot_spectrogram_grid(
+        [features[i] for i, _, _, _ in shown],
+        [f"{class_names[t]} -> {class_names[p]} ({prob:.2f})" for _, t, p, prob in shown],
+        hop_length=hop_length, sample_rate=sample_rate, ncols=ncols,
+    )

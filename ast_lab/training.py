@@ -8,10 +8,17 @@ spectrograms. One fold, in order:
    carved out of the other folds (``data.fold_split``);
 2. normalise with the mean/std of the *training* clips only (``data.train_stats``);
 3. train with AdamW, a warm-up then cosine (per step) or step-decay (per epoch) schedule,
-   label smoothing, gradient clipping, SpecAugment and mixup; after each epoch score the
-   validation split, keep the best weights, stop when it has not improved for ``patience``
-   epochs, and checkpoint everything atomically;
-4. evaluate the test fold once, with the best weights.
+   label smoothing, gradient clipping, time shift, mixup and SpecAugment, optionally with a
+   teacher's predictions on the AST's [DIST] token (``ast_lab.distill``); after each epoch
+   score the validation split, keep the best weights, stop when it has not improved for
+   ``patience`` epochs (or, with ``selection="last"``, run the whole schedule and keep the
+   last weights), and checkpoint everything atomically;
+4. evaluate the test fold once, with the kept weights.
+
+The fast path: each split's features are normalised once and held on the training device
+(``data.clip_tensors``), a batch is one indexing operation, augmentation acts on whole batches
+on that device, and on CUDA the forward pass runs under bf16 autocast with the fused attention
+kernel. The same code runs on the CPU, just slower.
 
 ``cross_validate`` repeats this for every fold and returns ``metrics.Results``.
 """
@@ -30,10 +37,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .augment import Mixup, SpecAugment
+from .augment import Augment
 from .checkpoint import (
     load_checkpoint,
     restore_rng_states,
@@ -41,20 +47,22 @@ from .checkpoint import (
     save_checkpoint,
     save_json,
     seed_everything,
-    seed_worker,
 )
 from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
-from .data import FeatureDataset, FeatureSet, fold_split, load_dataset, train_stats
+from .data import ClipTensors, FeatureSet, clip_tensors, fold_split, load_dataset, train_stats
+from .distill import DISTILLATIONS, Teacher, distilled_objective
 from .metrics import FoldResult, Predictions, Results
 from .models import MODELS, build_model
 
 ModelConfig = Union[ASTConfig, CNNConfig]
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr")
 SCHEDULES = ("cosine", "step")
+SELECTIONS = ("best_val", "last")
 MINIMUMS = {  # TrainConfig field -> smallest value a run can use
-    "epochs": 1, "batch_size": 1, "patience": 1, "warmup_epochs": 0, "mixup_alpha": 0,
-    "freq_mask": 0, "time_mask": 0, "num_workers": 0,
+    "epochs": 1, "batch_size": 2, "patience": 1, "warmup_epochs": 0, "mixup_alpha": 0,
+    "freq_mask": 0, "time_mask": 0, "time_shift": 0,
 }
+EVAL_BATCH = 256  # clips per forward pass when predicting (no gradients: larger is faster)
 FOLD_RESULT = "fold_result.json"
 LAST, BEST = "last.pt", "best.pt"
 SPEC_FILL = 0.0  # SpecAugment fill: the mean of dataset-normalised features
@@ -68,7 +76,7 @@ class EpochEnd:
     test_fold: int
     epoch: int  # 0-based index of the epoch just finished
     history: dict[str, list[float]]  # HISTORY_KEYS -> one value per epoch so far
-    best_epoch: int  # 0-based index of the best validation accuracy so far
+    best_epoch: int  # 0-based index of the kept weights' epoch (best validation, or the last)
 
 
 Callback = Callable[[EpochEnd], None]
@@ -110,6 +118,14 @@ def check_train_config(cfg: TrainConfig) -> None:
     ]
     if cfg.schedule not in SCHEDULES:
         problems.append(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
+    if cfg.selection not in SELECTIONS:
+        problems.append(f"unknown selection {cfg.selection!r}; choose one of {SELECTIONS}")
+    if cfg.distillation not in DISTILLATIONS:
+        problems.append(
+            f"unknown distillation {cfg.distillation!r}; choose one of {DISTILLATIONS}"
+        )
+    if not cfg.distill_temperature > 0:
+        problems.append(f"distill_temperature must be > 0, got {cfg.distill_temperature}")
     if not 0 <= cfg.label_smoothing < 1:
         problems.append(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing}")
     if problems:
@@ -163,68 +179,99 @@ def training_targets(
 
 
 def _autocast(device: torch.device):
-    """Mixed precision (float16) on CUDA; a disabled context elsewhere."""
-    return torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda")
+    """bf16 mixed precision on CUDA (no loss scaling needed: bf16 has float32's range); a
+    disabled context elsewhere."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def batch_loss(
+    model: nn.Module,
+    specs: Tensor,
+    soft: Tensor,
+    cfg: TrainConfig,
+    teacher: Optional[Teacher],
+) -> tuple[Tensor, Tensor]:
+    """The training objective of one augmented batch and the logits it was computed from.
+
+    ``specs``: ``(B, 1, n_mels, frames)``; ``soft``: ``(B, C)`` targets (one-hot or mixed).
+    Without a teacher: cross-entropy with label smoothing. With one: DeiT's objective on the
+    AST's two heads (``distill.distilled_objective``). Returns ``(loss, logits (B, C))``, the
+    logits being the model's output (for a distilled AST, the mean of its two heads).
+    """
+    with _autocast(specs.device):
+        if teacher is None:
+            logits = model(specs)  # (B, C)
+        else:
+            heads = model.forward_heads(specs)  # ((B, C), (B, C))
+            teacher_logits = teacher(specs)  # (B, C)
+            logits = (heads[0] + heads[1]) / 2
+    if teacher is None:
+        loss = F.cross_entropy(logits.float(), soft, label_smoothing=cfg.label_smoothing)
+    else:
+        loss = distilled_objective(
+            heads, soft, teacher_logits, cfg.distillation,
+            temperature=cfg.distill_temperature, label_smoothing=cfg.label_smoothing,
+        )
+    return loss, logits
 
 
 def train_epoch(
     model: nn.Module,
-    loader: DataLoader,
+    clips: ClipTensors,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
-    scaler: torch.amp.GradScaler,
-    augment: tuple[Mixup, SpecAugment],
+    augment: Augment,
     cfg: TrainConfig,
-    device: torch.device,
+    generator: torch.Generator,
     progress: bool,
+    teacher: Optional[Teacher] = None,
 ) -> dict[str, float]:
-    """One pass over ``loader``; returns the mean loss (nats/example), accuracy and last lr.
+    """One shuffled pass over ``clips``; returns the mean loss (nats/example), accuracy, last lr.
 
     Accuracy is against each example's dominant label (its own unless mixup weighted the
-    partner more).
+    partner more). Running sums stay on the device, so a step never waits for the GPU.
     """
-    mix, mask = augment
-    for module in (model, mix, mask):
-        module.train()
-    loss_sum, correct, seen, lr = 0.0, 0, 0, float("nan")
-    bar = tqdm(loader, desc="train", leave=False, disable=not progress)
-    for specs, targets in bar:
-        specs = specs.to(device, non_blocking=True)  # (B, 1, n_mels, frames)
-        targets = targets.to(device, non_blocking=True)  # (B,)
-        specs, soft = mix(specs, targets)  # soft: (B, C)
-        specs = mask(specs)
-        with _autocast(device):
-            logits = model(specs)  # (B, C)
-        loss = F.cross_entropy(logits.float(), soft, label_smoothing=cfg.label_smoothing)
+    model.train()
+    augment.train()
+    device = clips.specs.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen, lr = 0, float("nan")
+    n_batches = clips.num_batches(cfg.batch_size, drop_last=True)
+    batches = clips.batches(cfg.batch_size, generator)
+    for specs, targets in tqdm(batches, total=n_batches, desc="train", leave=False,
+                               disable=not progress):
+        specs, soft = augment(specs, targets)  # (B, 1, M, T), (B, C)
+        loss, logits = batch_loss(model, specs, soft, cfg, teacher)
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        loss.backward()
         if cfg.grad_clip is not None:
-            scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         lr = optimizer.param_groups[0]["lr"]
-        scaler.step(optimizer)
-        scaler.update()
+        optimizer.step()
         scheduler.step()
-        loss_sum += loss.item() * len(targets)
-        correct += (logits.argmax(1) == soft.argmax(1)).sum().item()
+        loss_sum += loss.detach() * len(targets)
+        correct += (logits.argmax(1) == soft.argmax(1)).sum()
         seen += len(targets)
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-    return {"train_loss": loss_sum / seen, "train_acc": correct / seen, "lr": lr}
+    return {"train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen, "lr": lr}
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, loader: DataLoader, device: torch.device) -> Tensor:
-    """``(n, C)`` float32 logits for the loader's clips, in order, with the model in eval mode."""
+def predict_logits(model: nn.Module, clips: ClipTensors) -> Tensor:
+    """``(n, C)`` float32 logits for ``clips``, in order, on the CPU, with the model in eval mode."""
     model.eval()
     chunks = []
-    for specs, _ in loader:
-        with _autocast(device):
-            chunks.append(model(specs.to(device, non_blocking=True)).float().cpu())
+    for specs, _ in clips.batches(EVAL_BATCH):
+        with _autocast(specs.device):
+            chunks.append(model(specs).float().cpu())
     return torch.cat(chunks)
 
 
-def score(logits: Tensor, targets: np.ndarray) -> dict[str, float]:
-    """Plain cross-entropy (nats/example, no smoothing) and accuracy of ``(n, C)`` logits."""
+def score(logits: Optional[Tensor], targets: np.ndarray) -> dict[str, float]:
+    """Plain cross-entropy (nats/example, no smoothing) and accuracy of ``(n, C)`` logits;
+    both NaN when there are no clips (a run without a validation split: ``logits`` None)."""
+    if logits is None or len(targets) == 0:
+        return {"loss": float("nan"), "acc": float("nan")}
     t = torch.as_tensor(targets)
     return {
         "loss": F.cross_entropy(logits, t).item(),
@@ -257,6 +304,7 @@ def _setup_fold(
     data: FeatureSet,
     test_fold: int,
     shuffle_train_labels: bool,
+    teacher_run: Optional[Path],
 ) -> _FoldSetup:
     if test_fold not in data.fold_ids:
         raise ValueError(
@@ -266,11 +314,20 @@ def _setup_fold(
     split = fold_split(
         data.metadata, test_fold, val_fraction=data_cfg.val_fraction, seed=data_cfg.seed
     )
-    if len(split.val) == 0:
-        raise ValueError("early stopping needs a validation split; set DataConfig.val_fraction > 0")
+    if len(split.val) == 0 and train_cfg.selection == "best_val":
+        raise ValueError(
+            "early stopping needs a validation split: set DataConfig.val_fraction > 0, or "
+            "TrainConfig.selection='last' to test the last weights of a fixed schedule"
+        )
     mean, std = train_stats(data, split.train)
+    if not std > 0:
+        raise ValueError(
+            f"the training clips of test fold {test_fold} all have the same features "
+            f"({mean:.3g} everywhere): is the audio of {data.metadata.root} silent?"
+        )
     fitted = fit_to_data(model_cfg, data)
     kind = model_kind(fitted)
+    check_distillation(fitted, train_cfg, teacher_run)
     run_config = json.loads(json.dumps({  # JSON-normalised (tuples -> lists) for comparison
         "model": kind,
         "model_config": dataclasses.asdict(fitted),
@@ -280,6 +337,7 @@ def _setup_fold(
                  "fbank": dataclasses.asdict(data.fbank), "clip_seconds": data.clip_seconds,
                  "val_fraction": data_cfg.val_fraction, "split_seed": data_cfg.seed},
         "test_fold": test_fold,
+        "teacher_run": None if teacher_run is None else str(teacher_run.resolve()),
     }))
     targets = training_targets(data, split.train, split.val, shuffle_train_labels, train_cfg.seed)
     return _FoldSetup(
@@ -296,47 +354,62 @@ def _setup_fold(
     )
 
 
-def _loader(
-    data: FeatureSet,
-    indices: np.ndarray,
-    targets: np.ndarray,
-    norm: tuple[float, float],
-    cfg: TrainConfig,
-    device: torch.device,
-    generator: Optional[torch.Generator] = None,
-) -> DataLoader:
-    """A DataLoader over clips ``indices`` labelled by ``targets`` (indexed by clip), normalised
-    with ``norm = (mean, std)``; shuffled by ``generator`` if given, else in index order."""
-    dataset = FeatureDataset(data, targets, indices, normalize="dataset", mean=norm[0], std=norm[1])
-    return DataLoader(
-        dataset,
-        batch_size=cfg.batch_size,
-        shuffle=generator is not None,
-        generator=generator,
-        num_workers=cfg.num_workers,
-        worker_init_fn=seed_worker,
-        pin_memory=device.type == "cuda",
-    )
-
-
-def predict(
-    model: nn.Module,
-    data: FeatureSet,
-    indices: np.ndarray,
-    norm: tuple[float, float],
-    cfg: TrainConfig,
-    device: torch.device,
-) -> Predictions:
-    """The model's class probabilities for clips ``indices`` (normalised with ``norm``)."""
-    targets = np.asarray(data.targets, dtype=np.int64)
-    loader = _loader(data, indices, targets, norm, cfg, device)
-    probabilities = predict_logits(model, loader, device).softmax(dim=1)  # (n, C)
+def predict(model: nn.Module, clips: ClipTensors) -> Predictions:
+    """The model's class probabilities for ``clips`` (already normalised, on its device)."""
+    probabilities = predict_logits(model, clips).softmax(dim=1)  # (n, C)
     return Predictions(
-        indices=np.asarray(indices, dtype=np.int64).copy(),
-        targets=targets[indices],
+        indices=clips.indices.copy(),
+        targets=clips.targets.cpu().numpy(),
         predicted=probabilities.argmax(dim=1).numpy(),
         probabilities=probabilities.numpy(),
     )
+
+
+def check_distillation(
+    model_cfg: ModelConfig, train_cfg: TrainConfig, teacher_run: Optional[Path]
+) -> None:
+    """Raise ValueError unless distillation settings, model and teacher run fit together."""
+    wants = train_cfg.distillation != "none"
+    if wants and teacher_run is None:
+        raise ValueError(
+            f"distillation={train_cfg.distillation!r} needs a teacher: pass teacher_run, the "
+            "folder of a finished cross_validate run (e.g. the CNN's) on the same data"
+        )
+    if not wants and teacher_run is not None:
+        raise ValueError("a teacher_run was given but TrainConfig.distillation is 'none'")
+    if wants and getattr(model_cfg, "pooling", None) != "distilled":
+        raise ValueError(
+            "distillation trains the AST's [DIST] head: use ASTConfig(pooling='distilled')"
+        )
+
+
+def load_teacher(
+    teacher_run: Path, test_fold: int, data: FeatureSet, student_norm: tuple[float, float]
+) -> Teacher:
+    """The teacher for one fold: the run's model trained with the same test fold held out.
+
+    Raises ValueError if the teacher run saw other data (classes, features or clip length
+    differ) or has no finished model for ``test_fold``. Its weights come from its ``best.pt``,
+    which was chosen without looking at ``test_fold``, so nothing about the test fold reaches
+    the student through the teacher.
+    """
+    if not (teacher_run / "results.json").is_file():
+        raise ValueError(f"teacher run {teacher_run} has no results.json: train it first")
+    saved = Results.load(teacher_run)
+    if list(saved.class_names) != list(data.class_names):
+        raise ValueError(f"teacher run {teacher_run} was trained on other classes")
+    same_features = saved.configs["fbank"] == json.loads(json.dumps(dataclasses.asdict(data.fbank)))
+    teacher_data = saved.configs["data"] or {}
+    same_clips = teacher_data.get("clip_seconds") == data.data_cfg.clip_seconds
+    if not (same_features and same_clips):
+        raise ValueError(
+            f"teacher run {teacher_run} used other features (FBANK settings or clip length) "
+            "than this data; train the teacher on the same features"
+        )
+    if test_fold not in saved.fold_ids:
+        raise ValueError(f"teacher run {teacher_run} has no model for test fold {test_fold}")
+    model, teacher_norm = load_best_model(teacher_run, test_fold, saved)
+    return Teacher(model, student_norm, teacher_norm)
 
 
 def _check_resumable(saved: dict[str, Any], run_config: dict[str, Any], path: Path) -> None:
@@ -356,12 +429,11 @@ class _Training:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
-    scaler: torch.amp.GradScaler
-    augment_rng: np.random.Generator  # drives mixup and SpecAugment
-    loader_generator: torch.Generator  # drives the training DataLoader's shuffling
+    augment_rng: np.random.Generator  # drives mixup, SpecAugment and time shift
+    shuffle_generator: torch.Generator  # drives the order of training clips
     history: dict[str, list[float]]
-    best_epoch: int = -1  # 0-based; -1 before the first epoch
-    best_state: Optional[dict[str, Tensor]] = None  # CPU copy of the best weights
+    best_epoch: int = -1  # 0-based epoch of the kept weights; -1 before the first epoch
+    best_state: Optional[dict[str, Tensor]] = None  # CPU copy of the kept weights
     seconds: float = 0.0
 
     @property
@@ -369,26 +441,31 @@ class _Training:
         return len(self.history["val_acc"])
 
     def finished(self, cfg: TrainConfig) -> bool:
-        """All epochs run, or ``patience`` epochs since the best validation accuracy."""
+        """All epochs run, or (early stopping) ``patience`` epochs since the best validation
+        accuracy."""
         if self.epochs_run >= cfg.epochs:
             return True
-        return self.best_epoch >= 0 and self.epochs_run - 1 - self.best_epoch >= cfg.patience
+        patient = cfg.selection == "best_val" and self.best_epoch >= 0
+        return patient and self.epochs_run - 1 - self.best_epoch >= cfg.patience
 
-    def record(self, stats: dict[str, float]) -> bool:
-        """Append one epoch's numbers; keep the weights if validation accuracy improved
-        (strictly, so ties keep the earlier epoch). Returns whether it improved."""
+    def record(self, stats: dict[str, float], selection: str) -> bool:
+        """Append one epoch's numbers and decide whether to keep this epoch's weights: always
+        for ``selection="last"``; for ``"best_val"`` if validation accuracy improved (strictly,
+        so ties keep the earlier epoch). Returns whether they were kept."""
         for key in HISTORY_KEYS:
             self.history[key].append(stats[key])
         val_acc = self.history["val_acc"]
-        improved = self.best_epoch < 0 or val_acc[-1] > val_acc[self.best_epoch]
-        if improved:
+        keep = (
+            selection == "last" or self.best_epoch < 0 or val_acc[-1] > val_acc[self.best_epoch]
+        )
+        if keep:
             self.best_epoch = self.epochs_run - 1
             weights = self.model.state_dict()
             self.best_state = {k: v.detach().cpu().clone() for k, v in weights.items()}
-        return improved
+        return keep
 
     def save(self, directory: Path, setup: _FoldSetup, improved: bool) -> None:
-        """Write ``best.pt`` (if improved) then ``last.pt``, each atomically."""
+        """Write ``best.pt`` (if the kept weights changed) then ``last.pt``, each atomically."""
         epoch = self.epochs_run - 1
         if improved:
             save_checkpoint(
@@ -400,22 +477,21 @@ class _Training:
         save_checkpoint(
             {"run_config": setup.run_config, "epoch": epoch, "model": self.model.state_dict(),
              "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-             "scaler": self.scaler.state_dict(), "history": self.history,
-             "best_epoch": self.best_epoch, "best_state": self.best_state, "seconds": self.seconds,
-             "rng": rng_states(self.augment_rng, self.loader_generator)},
+             "history": self.history, "best_epoch": self.best_epoch,
+             "best_state": self.best_state, "seconds": self.seconds,
+             "rng": rng_states(self.augment_rng, self.shuffle_generator)},
             directory / LAST,
         )
 
     def restore(self, directory: Path, setup: _FoldSetup) -> None:
-        """Continue from ``last.pt``, exactly where it was written. It holds the best weights
+        """Continue from ``last.pt``, exactly where it was written. It holds the kept weights
         too, so a crash between writing ``best.pt`` and ``last.pt`` cannot mix two epochs."""
         last = load_checkpoint(directory / LAST)
         _check_resumable(last["run_config"], setup.run_config, directory / LAST)
         self.model.load_state_dict(last["model"])
         self.optimizer.load_state_dict(last["optimizer"])
         self.scheduler.load_state_dict(last["scheduler"])
-        self.scaler.load_state_dict(last["scaler"])
-        restore_rng_states(last["rng"], self.augment_rng, self.loader_generator)
+        restore_rng_states(last["rng"], self.augment_rng, self.shuffle_generator)
         self.history, self.seconds = last["history"], last["seconds"]
         self.best_epoch, self.best_state = last["best_epoch"], last["best_state"]
 
@@ -423,6 +499,25 @@ class _Training:
 def fold_dir(out_dir: str | Path, kind: str, test_fold: int) -> Path:
     """Where a fold's checkpoints and result live: ``out_dir/<model>-fold<k>``."""
     return Path(out_dir) / f"{kind}-fold{test_fold}"
+
+
+@dataclass(eq=False)
+class _FoldClips:
+    """A fold's three splits, normalised, on the training device."""
+
+    train: ClipTensors
+    val: ClipTensors
+    test: ClipTensors
+
+
+def _fold_clips(data: FeatureSet, setup: _FoldSetup, device: torch.device) -> _FoldClips:
+    norm = (setup.mean, setup.std)
+    true_targets = np.asarray(data.targets, dtype=np.int64)
+    return _FoldClips(
+        train=clip_tensors(data, setup.train, setup.targets, norm, device),
+        val=clip_tensors(data, setup.val, setup.targets, norm, device),
+        test=clip_tensors(data, setup.test, true_targets, norm, device),
+    )
 
 
 def train_fold(
@@ -436,8 +531,10 @@ def train_fold(
     progress: bool = True,
     callback: Optional[Callback] = None,
     shuffle_train_labels: bool = False,
+    teacher_run: Optional[str | Path] = None,
 ) -> FoldResult:
-    """Train on every fold but ``test_fold``, early-stop on validation, test once.
+    """Train on every fold but ``test_fold``, early-stop on validation (or run the whole
+    schedule), test once.
 
     Args:
         model_cfg: ``ASTConfig`` or ``CNNConfig``; its ``num_classes`` (and the AST's input
@@ -446,18 +543,21 @@ def train_fold(
         data: the feature set (un-normalised features and metadata).
         test_fold: the held-out fold, one of ``data.fold_ids``.
         out_dir: if given, ``out_dir/<model>-fold<k>/`` receives ``last.pt`` (after every
-            epoch), ``best.pt`` (the best weights so far) and ``fold_result.json`` (at the end).
+            epoch), ``best.pt`` (the kept weights so far) and ``fold_result.json`` (at the end).
         resume: continue from ``last.pt``, or return ``fold_result.json`` if the fold finished;
             the result equals an uninterrupted run's. The saved configuration must match.
         progress: show tqdm bars (epochs, and batches within an epoch).
         callback: called after every epoch (e.g. live curves); raising from it stops the run
             after that epoch's checkpoint, which ``resume=True`` continues from.
         shuffle_train_labels: the leakage control: permute the train/val labels (seeded).
+        teacher_run: with ``train_cfg.distillation`` "hard" or "soft": a finished run on the
+            same data whose model for ``test_fold`` teaches the AST's [DIST] head.
 
     The validation split follows ``data.data_cfg`` (its ``val_fraction`` and ``seed``).
     """
     check_train_config(train_cfg)
-    setup = _setup_fold(model_cfg, train_cfg, data, test_fold, shuffle_train_labels)
+    teacher_path = None if teacher_run is None else Path(teacher_run)
+    setup = _setup_fold(model_cfg, train_cfg, data, test_fold, shuffle_train_labels, teacher_path)
     directory = fold_dir(out_dir, setup.kind, test_fold) if out_dir is not None else None
     if directory is not None and (directory / FOLD_RESULT).exists():
         if resume:
@@ -469,30 +569,24 @@ def train_fold(
     device = resolve_device(train_cfg.device)
     seed_everything(train_cfg.seed)
     model = build_model(setup.kind, setup.model_cfg).to(device)
-    loader_generator = torch.Generator().manual_seed(train_cfg.seed)
-    norm = (setup.mean, setup.std)
-    train_loader = _loader(
-        data, setup.train, setup.targets, norm, train_cfg, device, loader_generator
-    )
-    val_loader = _loader(data, setup.val, setup.targets, norm, train_cfg, device)
+    teacher = None
+    if teacher_path is not None:
+        teacher = load_teacher(teacher_path, test_fold, data, (setup.mean, setup.std)).to(device)
+    clips = _fold_clips(data, setup, device)
     optimizer = make_optimizer(model, train_cfg)
-    steps_per_epoch = len(train_loader)
+    steps_per_epoch = clips.train.num_batches(train_cfg.batch_size, drop_last=True)
     state = _Training(
         model=model,
         optimizer=optimizer,
         scheduler=torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: lr_factor(step, steps_per_epoch, train_cfg)
         ),
-        scaler=torch.amp.GradScaler(device.type, enabled=device.type == "cuda"),
         augment_rng=np.random.default_rng(train_cfg.seed),
-        loader_generator=loader_generator,
+        shuffle_generator=torch.Generator().manual_seed(train_cfg.seed),
         history={k: [] for k in HISTORY_KEYS},
     )
-    rng = state.augment_rng
-    augment = (
-        Mixup(train_cfg.mixup_alpha, data.num_classes, rng=rng),
-        SpecAugment(train_cfg.freq_mask, train_cfg.time_mask, fill=SPEC_FILL, rng=rng),
-    )
+    augment = Augment.from_config(train_cfg, data.num_classes, fill=SPEC_FILL,
+                                  rng=state.augment_rng)
     if resume and directory is not None and (directory / LAST).exists():
         state.restore(directory, setup)
 
@@ -501,13 +595,16 @@ def train_fold(
     with bar:
         while not state.finished(train_cfg):
             started = time.perf_counter()
-            stats = train_epoch(model, train_loader, optimizer, state.scheduler, state.scaler,
-                                augment, train_cfg, device, progress)
-            val = score(predict_logits(model, val_loader, device), setup.targets[setup.val])
-            improved = state.record({**stats, "val_loss": val["loss"], "val_acc": val["acc"]})
+            stats = train_epoch(model, clips.train, optimizer, state.scheduler, augment,
+                                train_cfg, state.shuffle_generator, progress, teacher)
+            val_targets = setup.targets[setup.val]
+            val_logits = predict_logits(model, clips.val) if len(clips.val) else None
+            val = score(val_logits, val_targets)
+            kept = state.record({**stats, "val_loss": val["loss"], "val_acc": val["acc"]},
+                                train_cfg.selection)
             state.seconds += time.perf_counter() - started
             if directory is not None:
-                state.save(directory, setup, improved)
+                state.save(directory, setup, kept)
             bar.update(1)
             bar.set_postfix(loss=f"{stats['train_loss']:.3f}", val_acc=f"{val['acc']:.3f}")
             if callback is not None:
@@ -515,7 +612,7 @@ def train_fold(
                 epoch = state.epochs_run - 1
                 callback(EpochEnd(setup.kind, setup.test_fold, epoch, history, state.best_epoch))
 
-    result = _test(state, setup, data, train_cfg, device)
+    result = _test(state, setup, clips.test, data, train_cfg)
     if directory is not None:
         saved = {"run_config": setup.run_config, "result": result.to_dict()}
         save_json(saved, directory / FOLD_RESULT)
@@ -523,12 +620,12 @@ def train_fold(
 
 
 def _test(
-    state: _Training, setup: _FoldSetup, data: FeatureSet, cfg: TrainConfig, device: torch.device
+    state: _Training, setup: _FoldSetup, test: ClipTensors, data: FeatureSet, cfg: TrainConfig
 ) -> FoldResult:
-    """Evaluate the test fold once, with the best weights, and assemble the fold's result."""
+    """Evaluate the test fold once, with the kept weights, and assemble the fold's result."""
     started = time.perf_counter()
     state.model.load_state_dict(state.best_state)
-    predictions = predict(state.model, data, setup.test, (setup.mean, setup.std), cfg, device)
+    predictions = predict(state.model, test)
     return FoldResult(
         model=setup.kind,
         test_fold=setup.test_fold,
@@ -572,6 +669,7 @@ def cross_validate(
     progress: bool = True,
     callback: Optional[Callback] = None,
     shuffle_train_labels: bool = False,
+    teacher_run: Optional[str | Path] = None,
 ) -> Results:
     """``train_fold`` for each test fold (default: all of ``data.fold_ids``), aggregated.
 
@@ -579,7 +677,8 @@ def cross_validate(
     results are saved (``Results.save``: JSON, CSV, plots) into ``out_dir``; with
     ``resume=True`` finished folds are read back, not redone, and an interrupted fold continues.
     The shuffled-label control (``shuffle_train_labels=True``) should stay near chance; give
-    it its own ``out_dir``. Other arguments as for ``train_fold``.
+    it its own ``out_dir``. ``teacher_run``: the finished run whose fold-``k`` model teaches
+    fold ``k`` (distillation). Other arguments as for ``train_fold``.
     """
     fold_ids = list(data.fold_ids) if folds is None else list(folds)
     unknown = [k for k in fold_ids if k not in data.fold_ids]
@@ -589,7 +688,8 @@ def cross_validate(
         )
     fold_results = [
         train_fold(model_cfg, train_cfg, data, k, out_dir=out_dir, resume=resume, progress=progress,
-                   callback=callback, shuffle_train_labels=shuffle_train_labels)
+                   callback=callback, shuffle_train_labels=shuffle_train_labels,
+                   teacher_run=teacher_run)
         for k in fold_ids
     ]
     results = Results(
@@ -639,7 +739,8 @@ def evaluate_run(run_dir: str | Path, data: Optional[FeatureSet] = None) -> Resu
                 f"test fold {fold.test_fold} holds other clips than the run was tested on"
             )
         model, norm = load_best_model(run_dir, fold.test_fold, saved)
-        predictions = predict(model.to(device), data, test, norm, train_cfg, device)
+        clips = clip_tensors(data, test, data.targets, norm, device)
+        predictions = predict(model.to(device), clips)
         folds.append(dataclasses.replace(fold, predictions=predictions))
     return dataclasses.replace(saved, folds=folds)
 

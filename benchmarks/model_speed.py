@@ -1,34 +1,72 @@
-"""Model training speed: steps/s and clips/s; manual vs fused attention; vs nn.TransformerEncoder.
+"""Model training speed: clips/s and TFLOP/s per AST preset; fused vs written-out attention.
 
-One training step = forward, backward and an AdamW update on a random batch. For each AST preset
-it times the whole model with fused and with written-out attention, and then the encoder stack
-alone next to ``torch.nn.TransformerEncoder`` of the same size (pre-norm, GELU, batch_first, no
-dropout, same width/depth/heads/MLP, parameter counts checked equal) fed the same number of tokens.
-Variants are timed in interleaved rounds and each keeps its fastest round: on a shared machine
-other work can only slow a step down, so the minimum is the least noisy estimate (as ``timeit``).
+One training step = forward, backward and an AdamW update on a random batch of log-mels
+``(batch, mels, frames)``, by default ESC-50's 128 x 512. Two measurements:
 
-    python benchmarks/model_speed.py                        # micro + tiny + CNN, 4 x 128 x 512
-    python benchmarks/model_speed.py --presets small base --batch 2 --frames 256
+* Training step (key ``train_step``): every chosen AST preset (micro, tiny, small, base) as used
+  for training (fused attention), with a batch and a number of timed steps per preset and device
+  (``TRAIN_PLANS``). The FLOPs of the step are counted with ``torch.utils.flop_counter`` on the
+  same model and batch (matrix products, convolutions and attention, forward and backward) and
+  divided by the measured step time. On CPU it runs in float32; on CUDA the forward runs under
+  ``torch.autocast`` in bfloat16.
+* Comparison (keys ``results`` and ``fused_vs_torch``; presets in ``--compare``): the whole AST
+  with fused and with written-out attention, then the encoder stack alone next to
+  ``torch.nn.TransformerEncoder`` of the same size (pre-norm, GELU, batch_first, no dropout, same
+  width/depth/heads/MLP, parameter counts checked equal) fed the same number of tokens; and the
+  CNN. Variants are timed in interleaved rounds.
+
+Every variant keeps its fastest timed step (or round): on a shared machine other work can only
+slow a step down, so the minimum is the least noisy estimate (as ``timeit``).
+
+    python benchmarks/model_speed.py                      # all presets; minutes on 2 cores
+    python benchmarks/model_speed.py --quick              # seconds-long smoke run, writes nothing
+    python benchmarks/model_speed.py --presets micro tiny --train-batch 8 base=1 --threads 1
+    python benchmarks/model_speed.py --presets small base --compare small base --frames 256
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import platform
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, ContextManager, Optional
 
 import torch
 from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
 from ast_lab.config import AST_PRESETS, ASTConfig, CNNConfig
 from ast_lab.models import AST, CNN, count_parameters
 from ast_lab.models.transformer import Encoder
 
 RESULTS = Path(__file__).parent / "results" / "model_speed.json"
+PRESETS = list(AST_PRESETS)  # micro, tiny, small, base
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How one preset's training step is measured on one kind of device."""
+
+    batch: int  # clips per step
+    repeats: int  # timed steps; the fastest is kept
+
+
+# CPU: sized for 2 cores, where a base step takes seconds per clip (a training step of 128 x 512
+# log-mels counts about 2.5, 29, 97 and 347 GFLOP per clip for micro, tiny, small and base), so
+# that the default run, comparison included, takes a few minutes. CUDA: a batch for a big GPU.
+TRAIN_PLANS: dict[str, dict[str, Plan]] = {
+    "cpu": dict(micro=Plan(4, 5), tiny=Plan(4, 3), small=Plan(2, 3), base=Plan(2, 3)),
+    "cuda": {preset: Plan(32, 10) for preset in PRESETS},
+}
+QUICK_PLAN = Plan(batch=1, repeats=1)
+
+# Option defaults for a full run and for --quick (a smoke test: shorter input, one of everything).
+FULL = dict(frames=512, batch=4, rounds=5, warmup=1)
+QUICK = dict(frames=128, batch=1, rounds=1, warmup=0)
 
 
 @dataclasses.dataclass
@@ -46,7 +84,7 @@ class Case:
 def classification_loss(
     batch: int, classes: int, device: torch.device
 ) -> Callable[[Tensor], Tensor]:
-    """Cross-entropy against fixed random labels."""
+    """Cross-entropy of ``(batch, classes)`` logits against fixed random labels."""
     targets = torch.randint(0, classes, (batch,), device=device)
     return lambda logits: nn.functional.cross_entropy(logits, targets)
 
@@ -70,19 +108,26 @@ def torch_encoder(cfg: ASTConfig) -> nn.TransformerEncoder:
     return nn.TransformerEncoder(layer, cfg.depth, enable_nested_tensor=False)
 
 
-def ast_cases(preset: str, args: argparse.Namespace, device: torch.device) -> list[Case]:
+def ast_case(
+    preset: str, fused: bool, batch: int, args: argparse.Namespace, device: torch.device
+) -> Case:
+    """The whole AST of ``preset`` on random log-mels ``(batch, args.mels, args.frames)``."""
+    cfg = ASTConfig.preset(
+        preset, n_mels=args.mels, n_frames=args.frames, fused_attention=fused
+    )
+    model = AST(cfg).to(device)
+    spec = torch.randn(batch, args.mels, args.frames, device=device)
+    loss = classification_loss(batch, cfg.num_classes, device)
+    tokens = model.patch_embed.num_patches + 2  # + [CLS], [DIST]
+    return Case(f"ast-{preset}", "fused" if fused else "manual", model, spec, loss, tokens)
+
+
+def comparison_cases(preset: str, args: argparse.Namespace, device: torch.device) -> list[Case]:
     """Whole AST (fused, manual), then our encoder (fused, manual) and nn.TransformerEncoder."""
-    cases = []
-    spec = torch.randn(args.batch, 128, args.frames, device=device)
-    for fused in (True, False):
-        cfg = ASTConfig.preset(preset, n_frames=args.frames, fused_attention=fused)
-        model = AST(cfg).to(device)
-        attention = "fused" if fused else "manual"
-        loss = classification_loss(args.batch, cfg.num_classes, device)
-        tokens = model.patch_embed.num_patches + 2  # + [CLS], [DIST]
-        cases.append(Case(f"ast-{preset}", attention, model, spec, loss, tokens))
-    cfg = ASTConfig.preset(preset, n_frames=args.frames)
-    x = torch.randn(args.batch, tokens, cfg.embed_dim, device=device)
+    cases = [ast_case(preset, fused, args.batch, args, device) for fused in (True, False)]
+    tokens = cases[0].tokens
+    cfg = ASTConfig.preset(preset)
+    x = torch.randn(args.batch, tokens, cfg.embed_dim, device=device)  # (B, tokens, D)
     size = dict(
         dim=cfg.embed_dim, depth=cfg.depth, num_heads=cfg.num_heads, mlp_ratio=cfg.mlp_ratio
     )
@@ -98,27 +143,93 @@ def ast_cases(preset: str, args: argparse.Namespace, device: torch.device) -> li
 
 
 def cnn_case(args: argparse.Namespace, device: torch.device) -> Case:
+    """The CNN baseline on random log-mels ``(args.batch, args.mels, args.frames)``."""
     cfg = CNNConfig()
-    spec = torch.randn(args.batch, 128, args.frames, device=device)
+    spec = torch.randn(args.batch, args.mels, args.frames, device=device)
     loss = classification_loss(args.batch, cfg.num_classes, device)
     return Case("cnn", "-", CNN(cfg).to(device), spec, loss, tokens=0)
+
+
+def comparison(args: argparse.Namespace, device: torch.device) -> list[Case]:
+    """All cases of the comparison: those of the presets in both --presets and --compare, CNN."""
+    presets = [preset for preset in args.presets if preset in args.compare]
+    cases = [case for preset in presets for case in comparison_cases(preset, args, device)]
+    return cases + ([] if args.no_cnn else [cnn_case(args, device)])
+
+
+def autocast(device: torch.device) -> ContextManager[Any]:
+    """bfloat16 autocast on CUDA; float32 (no autocast) elsewhere."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def dtype_name(device: torch.device) -> str:
+    """How the forward pass computes on ``device`` (the weights stay float32 either way)."""
+    return "autocast-bf16" if device.type == "cuda" else "float32"
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work, so a clock reading covers exactly the work launched between."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_step(case: Case, optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    """One forward (autocast on CUDA), backward and optimizer update of ``case.model``."""
+    with autocast(device):
+        loss = case.loss(case.model(case.inputs))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
 
 
 def time_steps(
     case: Case, steps: int, optimizer: torch.optim.Optimizer, device: torch.device
 ) -> float:
-    """Seconds for ``steps`` training steps (CUDA work synchronised before the clock stops)."""
+    """Seconds for ``steps`` training steps (CUDA synchronised before and after)."""
     case.model.train()
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = case.loss(case.model(case.inputs))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        train_step(case, optimizer, device)
+    synchronize(device)
     return time.perf_counter() - start
+
+
+def cpu_sdpa_flops(query: torch.Size, key: torch.Size, value: torch.Size, *_, **__) -> int:
+    """FLOPs of PyTorch's CPU fused attention; shapes ``(B, heads, tokens, head_dim)``."""
+    return sdpa_flop_count(query, key, value)
+
+
+def cpu_sdpa_backward_flops(
+    grad_out: torch.Size, query: torch.Size, key: torch.Size, value: torch.Size, *_, **__
+) -> int:
+    """FLOPs of the backward of PyTorch's CPU fused attention (the scores are recomputed)."""
+    return sdpa_backward_flop_count(grad_out, query, key, value)
+
+
+# FlopCounterMode knows the CUDA attention kernels but not the CPU one (torch 2.13): without these
+# the attention of a fused model on CPU would count as zero. Same formulas as for CUDA.
+CPU_SDPA_FLOP_FORMULAS = {
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: cpu_sdpa_flops,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: cpu_sdpa_backward_flops,
+}
+
+
+def counted_train_step(
+    case: Case, optimizer: torch.optim.Optimizer, device: torch.device
+) -> int:
+    """Run one (untimed) training step and return its FLOPs as counted by ``FlopCounterMode``.
+
+    The counter covers matrix products, convolutions and attention, forward and backward (one
+    multiply-add = 2 FLOPs); element-wise work such as GELU, LayerNorm, softmax and the AdamW
+    update is not counted, so the count is the usual "model FLOPs" of a training step.
+    """
+    case.model.train()
+    with FlopCounterMode(display=False, custom_mapping=CPU_SDPA_FLOP_FORMULAS) as counter:
+        train_step(case, optimizer, device)
+    return counter.get_total_flops()
 
 
 def benchmark(cases: list[Case], args: argparse.Namespace, device: torch.device) -> list[dict]:
@@ -152,6 +263,47 @@ def benchmark(cases: list[Case], args: argparse.Namespace, device: torch.device)
     return rows
 
 
+def train_plan(preset: str, device: torch.device, args: argparse.Namespace) -> Plan:
+    """``TRAIN_PLANS`` (or ``QUICK_PLAN``) for ``preset`` with the command line's overrides."""
+    plans = TRAIN_PLANS["cuda" if device.type == "cuda" else "cpu"]
+    plan = QUICK_PLAN if args.quick else plans[preset]
+    for field, overrides in (("batch", args.train_batch), ("repeats", args.train_repeats)):
+        for name, value in overrides:
+            if name in (None, preset):
+                plan = dataclasses.replace(plan, **{field: value})
+    return plan
+
+
+def train_step_row(preset: str, args: argparse.Namespace, device: torch.device) -> dict:
+    """Count the FLOPs of ``preset``'s training step, then time it: one row of ``train_step``.
+
+    The counted step doubles as the first warm-up step; ``args.warmup`` more follow untimed.
+    """
+    plan = train_plan(preset, device, args)
+    case = ast_case(preset, True, plan.batch, args, device)
+    optimizer = torch.optim.AdamW(case.model.parameters(), lr=1e-4)
+    flops = counted_train_step(case, optimizer, device)
+    time_steps(case, args.warmup, optimizer, device)
+    seconds = min(time_steps(case, 1, optimizer, device) for _ in range(plan.repeats))
+    row = dict(
+        preset=preset,
+        device=str(device),
+        dtype=dtype_name(device),
+        batch=plan.batch,
+        repeats=plan.repeats,
+        tokens=case.tokens,
+        params=count_parameters(case.model),
+        ms_per_step=round(1000 * seconds, 1),
+        clips_per_s=round(plan.batch / seconds, 2),
+        flops_per_step=flops,
+        tflops_per_s=round(flops / seconds / 1e12, 4),
+    )
+    print(f"{device.type:4s} train {preset:6s} batch {plan.batch:3d} {row['ms_per_step']:9.1f} "
+          f"ms/step {row['clips_per_s']:8.2f} clips/s {row['tflops_per_s']:8.4f} TFLOP/s",
+          flush=True)
+    return row
+
+
 def fused_vs_torch(rows: list[dict]) -> list[dict]:
     """Our fused encoder's speed as a multiple of nn.TransformerEncoder's, per preset and device."""
     speed = {(r["model"], r["attention"], r["device"]): r["steps_per_s"] for r in rows}
@@ -167,38 +319,89 @@ def fused_vs_torch(rows: list[dict]) -> list[dict]:
     ]
 
 
-def parse_args() -> argparse.Namespace:
+def markdown_table(rows: list[dict]) -> str:
+    """The ``train_step`` rows as a markdown table (GFLOP per step, TFLOP/s achieved)."""
+    lines = [
+        "| preset | device | dtype | batch | tokens | params | ms/step | clips/s "
+        "| GFLOP/step | TFLOP/s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['preset']} | {r['device']} | {r['dtype']} | {r['batch']} | {r['tokens']} "
+            f"| {r['params'] / 1e6:.2f} M | {r['ms_per_step']:.1f} | {r['clips_per_s']:.2f} "
+            f"| {r['flops_per_step'] / 1e9:.1f} | {r['tflops_per_s']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def preset_int(text: str) -> tuple[Optional[str], int]:
+    """argparse type: ``"N"`` (every preset) or ``"PRESET=N"`` -> ``(PRESET or None, N)``."""
+    name, _, value = text.rpartition("=")
+    if name and name not in AST_PRESETS:
+        raise argparse.ArgumentTypeError(f"unknown preset {name!r}; choose from {PRESETS}")
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected N or PRESET=N with N >= 1, got {text!r}")
+    return name or None, int(value)
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    """Command line -> options, with ``FULL`` or (``--quick``) ``QUICK`` defaults filled in."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--presets", nargs="+", default=["micro", "tiny"], choices=sorted(AST_PRESETS)
-    )
+    parser.add_argument("--presets", nargs="+", default=PRESETS, choices=PRESETS,
+                        help="AST presets to run (default: all)")
+    parser.add_argument("--compare", nargs="*", default=["micro", "tiny"], choices=PRESETS,
+                        help="of --presets, those to run the attention comparison for "
+                        "(default: micro tiny; none: skip it)")
     parser.add_argument("--no-cnn", action="store_true", help="skip the CNN baseline")
-    parser.add_argument("--batch", type=int, default=4, help="clips per step")
-    parser.add_argument("--frames", type=int, default=512, help="input frames (128 mel bins)")
-    parser.add_argument("--steps", type=int, default=1, help="timed steps per round")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (fastest kept)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed steps per case first")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: " + ", ".join(f"{k} {v}" for k, v in QUICK.items())
+                        + ", one step per preset; writes no JSON unless --out is given")
+    parser.add_argument("--mels", type=int, default=128, help="input mel bins")
+    parser.add_argument("--frames", type=int, help=f"input frames (default {FULL['frames']})")
+    parser.add_argument("--batch", type=int,
+                        help=f"clips per step in the comparison and CNN (default {FULL['batch']})")
+    parser.add_argument("--train-batch", nargs="+", type=preset_int, default=[],
+                        metavar="[PRESET=]N",
+                        help="clips per training step, for all presets or one (default: "
+                        "TRAIN_PLANS, e.g. CPU micro/tiny 4, small/base 2; CUDA 32)")
+    parser.add_argument("--train-repeats", nargs="+", type=preset_int, default=[],
+                        metavar="[PRESET=]N",
+                        help="timed training steps, fastest kept (default: TRAIN_PLANS, e.g. "
+                        "CPU micro 5, tiny/small/base 3; CUDA 10)")
+    parser.add_argument("--steps", type=int, default=1, help="comparison: timed steps per round")
+    parser.add_argument("--rounds", type=int,
+                        help=f"comparison: interleaved rounds, fastest kept "
+                        f"(default {FULL['rounds']})")
+    parser.add_argument("--warmup", type=int,
+                        help=f"untimed steps per case first (default {FULL['warmup']})")
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu (+ cuda)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    return parser.parse_args()
+    parser.add_argument("--out", type=Path, help=f"JSON to write (default {RESULTS})")
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.out is None and not args.quick:
+        args.out = RESULTS
+    return args
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[list[str]] = None) -> dict:
+    """Run the benchmark, print its tables, write the JSON (see ``--out``) and return it."""
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     torch.manual_seed(0)
-    rows = []
+    rows, train_rows = [], []
     for device in map(torch.device, devices):
-        cases = [case for preset in args.presets for case in ast_cases(preset, args, device)]
-        cases += [] if args.no_cnn else [cnn_case(args, device)]
-        rows += benchmark(cases, args, device)
+        rows += benchmark(comparison(args, device), args, device)  # its models freed after
+        train_rows += [train_step_row(preset, args, device) for preset in args.presets]
     settings = {k: v for k, v in vars(args).items() if k != "out"}
     settings.update(
         devices=devices,
-        input=[128, args.frames],
+        input=[args.mels, args.frames],
         torch=torch.__version__,
         cpu_threads=torch.get_num_threads(),
         machine=platform.machine(),
@@ -208,11 +411,15 @@ def main() -> None:
         settings=settings,
         results=rows,
         fused_vs_torch=fused_vs_torch(rows),
+        train_step=train_rows,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["fused_vs_torch"], indent=2))
-    print(f"wrote {args.out}")
+    print(markdown_table(train_rows))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return result
 
 
 if __name__ == "__main__":

@@ -38,15 +38,19 @@ def write_esc50_layout(
     clips_per_class_per_fold: int = 8,
     seconds: float = 0.05,
     sample_rate: int = 44_100,
+    noise: bool = False,
 ) -> Path:
-    """A stand-in for ESC-50 at ``root``: silent mono clips named like ESC-50's
+    """A stand-in for ESC-50 at ``root``: mono clips named like ESC-50's
     (``{fold}-{src_file}-{take}-{target}.wav``), its category names and esc10 flags, and
-    takes A/B of one source per pair of clips."""
+    takes A/B of one source per pair of clips. The clips are silent (one shared file), or with
+    ``noise`` each its own seeded white noise (something for a model to train on)."""
     (root / "audio").mkdir(parents=True)
     (root / "meta").mkdir()
-    silence = io.BytesIO()  # every clip is the same file
-    samples = np.zeros(int(round(seconds * sample_rate)), dtype=np.float32)
-    sf.write(silence, samples, sample_rate, format="WAV", subtype="PCM_16")
+    silence = io.BytesIO()
+    n_samples = int(round(seconds * sample_rate))
+    sf.write(silence, np.zeros(n_samples, dtype=np.float32), sample_rate, format="WAV",
+             subtype="PCM_16")
+    rng = np.random.default_rng(0)
     rows = []
     for target in range(n_classes):
         category = ESC50_CATEGORIES[target]
@@ -54,7 +58,11 @@ def write_esc50_layout(
             for k in range(clips_per_class_per_fold):
                 src_file, take = str(100000 + 1000 * target + 100 * fold + k // 2), "AB"[k % 2]
                 filename = f"{fold}-{src_file}-{take}-{target}.wav"
-                (root / "audio" / filename).write_bytes(silence.getvalue())
+                if noise:
+                    clip = (0.1 * rng.standard_normal(n_samples)).astype(np.float32)
+                    sf.write(root / "audio" / filename, clip, sample_rate, subtype="PCM_16")
+                else:
+                    (root / "audio" / filename).write_bytes(silence.getvalue())
                 esc10 = category in ESC10_CATEGORIES
                 rows.append([filename, fold, target, category, esc10, src_file, take])
     write_csv(root, [list(ESC50_COLUMNS)] + rows)

@@ -1,10 +1,19 @@
-"""SpecAugment masks and mixup: bounds, fill, convex combinations, no-ops, determinism."""
+"""SpecAugment masks, time shift and mixup: bounds, fill, convex combinations, no-ops, determinism."""
 
 import numpy as np
 import pytest
 import torch
 
-from ast_lab.augment import Mixup, SpecAugment, mixup, random_band_mask, spec_augment
+from ast_lab.augment import (
+    Augment,
+    Mixup,
+    SpecAugment,
+    TimeShift,
+    mixup,
+    random_band_mask,
+    spec_augment,
+    time_shift,
+)
 
 N_MELS, FRAMES = 32, 50
 
@@ -140,3 +149,48 @@ def test_modules_draw_from_their_generator():
     first_a, first_b = a(specs), b(specs)
     assert torch.equal(first_a, first_b)
     assert not torch.equal(a(specs), first_a)  # the generator advances between calls
+
+
+@pytest.mark.parametrize("channel", [False, True])
+def test_time_shift_rolls_each_example_by_its_own_bounded_amount(channel):
+    specs = _specs(channel=channel)
+    shifted = time_shift(specs, 7, rng=np.random.default_rng(3))
+    amounts = []
+    for before, after in zip(specs, shifted):
+        matches = [s for s in range(-7, 8) if torch.equal(torch.roll(before, s, dims=-1), after)]
+        assert len(matches) == 1  # exactly a circular roll within the bound
+        amounts.append(matches[0])
+    assert len(set(amounts)) > 5  # examples draw their own shifts
+    assert min(amounts) < 0 < max(amounts)  # both directions
+
+
+def test_time_shift_is_seeded_and_refuses_negative_bounds():
+    specs = _specs(8)
+    a = time_shift(specs, 5, rng=np.random.default_rng(0))
+    b = time_shift(specs, 5, rng=np.random.default_rng(0))
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match=">= 0"):
+        time_shift(specs, -1)
+    with pytest.raises(ValueError, match=">= 0"):
+        TimeShift(-2)
+
+
+def test_time_shift_module_is_identity_in_eval_mode_or_at_zero():
+    specs = _specs(8)
+    module = TimeShift(5, rng=np.random.default_rng(0))
+    assert not torch.equal(module(specs), specs)
+    assert module.eval()(specs) is specs
+    assert TimeShift(0)(specs) is specs
+
+
+def test_augment_chains_shift_mix_and_masks_and_returns_soft_targets():
+    specs, targets = _specs(16, channel=True), torch.arange(16) % 4
+    augment = Augment(num_classes=4, time_shift=5, mixup_alpha=0.4, freq_mask=4, time_mask=6,
+                      fill=0.0, rng=np.random.default_rng(0))
+    out, soft = augment(specs, targets)
+    assert out.shape == specs.shape and soft.shape == (16, 4)
+    torch.testing.assert_close(soft.sum(1), torch.ones(16))
+    assert (out == 0).any()  # masks drawn after mixing still show as exact fill
+    augment.eval()
+    out, soft = augment(specs, targets)
+    assert out is specs and torch.equal(soft, torch.nn.functional.one_hot(targets, 4).float())

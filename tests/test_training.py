@@ -20,7 +20,8 @@ import torch
 from ast_lab import training
 from ast_lab.config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
 from ast_lab.data import (
-    FeatureDataset,
+    ClipTensors,
+    clip_tensors,
     fold_split,
     load_dataset,
     train_stats,
@@ -213,13 +214,17 @@ def test_resume_refuses_a_checkpoint_of_another_config(data, reference):
 
 
 def test_test_fold_clips_never_reach_training_or_validation(data, monkeypatch):
-    fed: list[tuple[str, int]] = []  # (phase, clip index) of every clip read from a dataset
+    fed: list[tuple[str, int]] = []  # (phase, clip index) of every clip taken into a batch
     phase = ["fit"]
 
-    class RecordingDataset(FeatureDataset):
-        def __getitem__(self, i):
-            fed.append((phase[0], int(self.indices[i])))
-            return super().__getitem__(i)
+    class RecordingClips(ClipTensors):
+        def take(self, rows):
+            fed.extend((phase[0], int(self.indices[r])) for r in rows.cpu())
+            return super().take(rows)
+
+    def recording_clip_tensors(*args, **kwargs):
+        clips = clip_tensors(*args, **kwargs)
+        return RecordingClips(clips.specs, clips.targets, clips.indices)
 
     def after_last_epoch(end: training.EpochEnd) -> None:
         if end.epoch == 1:
@@ -231,14 +236,16 @@ def test_test_fold_clips_never_reach_training_or_validation(data, monkeypatch):
         stats_of.append(np.asarray(indices))
         return train_stats(feature_set, indices)
 
-    monkeypatch.setattr(training, "FeatureDataset", RecordingDataset)
+    monkeypatch.setattr(training, "clip_tensors", recording_clip_tensors)
     monkeypatch.setattr(training, "train_stats", recording_train_stats)
     cfg = dataclasses.replace(FAST, epochs=2)
     result = train_fold(TINY_CNN, cfg, data, 4, progress=False, callback=after_last_epoch)
     split = fold_split(data.metadata, 4)
     fit = {i for p, i in fed if p == "fit"}
     tested = [i for p, i in fed if p == "test"]
-    assert fit == set(split.train) | set(split.val)
+    # every validation clip is scored; training drops a ragged last batch, so most, not all
+    assert set(split.val) <= fit <= set(split.train) | set(split.val)
+    assert len(fit & set(split.train)) >= len(split.train) - cfg.batch_size
     assert not fit & set(np.flatnonzero(np.asarray(data.folds) == 4))
     assert sorted(tested) == sorted(split.test) and len(tested) == len(split.test)
     np.testing.assert_array_equal(result.predictions.indices, split.test)
@@ -287,3 +294,72 @@ def test_shuffled_labels_stay_near_chance_while_true_labels_are_learnt(data):
     assert control.shuffled_labels and control.label == "CNN (shuffled labels)"
     assert control.summary()["accuracy"][0] < 2 * chance
     assert true.summary()["accuracy"][0] > 4 * chance
+
+
+# ------------------------------------------------------------------ fixed schedules, teachers
+
+
+def test_selection_last_trains_on_every_clip_and_tests_the_last_weights(data_cfg, tmp_path):
+    all_train = load_dataset(dataclasses.replace(data_cfg, val_fraction=0.0),
+                             FbankConfig(n_mels=32), progress=False)
+    cfg = dataclasses.replace(FAST, epochs=3, selection="last", patience=1)
+    result = train_fold(TINY_CNN, cfg, all_train, 1, out_dir=tmp_path, progress=False)
+    assert result.n_val == 0 and result.n_train == len(all_train) - len(result.predictions.indices)
+    assert result.epochs_run == 3 and result.best_epoch == 2 and not result.stopped_early
+    assert all(math.isnan(v) for v in result.history["val_acc"])
+    best = torch.load(tmp_path / "cnn-fold1" / "best.pt", weights_only=True)
+    last = torch.load(tmp_path / "cnn-fold1" / "last.pt", weights_only=True)
+    assert best["epoch"] == 2
+    assert all(torch.equal(best["model"][k], v) for k, v in last["model"].items())
+    with pytest.raises(ValueError, match="selection='last'"):
+        train_fold(TINY_CNN, FAST, all_train, 1, progress=False)  # early stopping needs val
+
+
+DISTILLED_AST = dataclasses.replace(TINY_AST, pooling="distilled")
+DISTILL = dataclasses.replace(FAST, epochs=2, distillation="hard")
+
+
+def test_distilled_ast_is_taught_by_the_teacher_runs_model_of_the_same_fold(
+    data, reference, tmp_path, monkeypatch
+):
+    teacher_dir, teacher_results = reference
+    loaded = {}
+    load_teacher = training.load_teacher
+
+    def spy(run, test_fold, feature_set, norm):
+        loaded[test_fold] = teacher = load_teacher(run, test_fold, feature_set, norm)
+        return teacher
+
+    monkeypatch.setattr(training, "load_teacher", spy)
+    soft = dataclasses.replace(DISTILL, distillation="soft", distill_temperature=2.0)
+    results = cross_validate(DISTILLED_AST, soft, data, folds=[1, 2], out_dir=tmp_path,
+                             teacher_run=teacher_dir, progress=False)
+    assert sorted(loaded) == [1, 2]
+    assert all(np.isfinite(f.history["train_loss"]).all() for f in results.folds)
+    for fold in teacher_results.folds:  # each teacher reproduces its own saved test predictions
+        teacher = loaded[fold.test_fold]
+        clips = training.clip_tensors(data, fold.predictions.indices, data.targets,
+                                      (fold.norm_mean, fold.norm_std), torch.device("cpu"))
+        probabilities = teacher(clips.specs).softmax(1).numpy()
+        np.testing.assert_allclose(probabilities, fold.predictions.probabilities, atol=1e-5)
+    saved = json.loads((tmp_path / "ast-fold1" / "fold_result.json").read_text())
+    assert saved["run_config"]["teacher_run"] == str(teacher_dir.resolve())
+
+
+def test_distillation_settings_that_cannot_work_are_refused(data, data_cfg, reference):
+    teacher_dir, _ = reference
+    with pytest.raises(ValueError, match="needs a teacher"):
+        train_fold(DISTILLED_AST, DISTILL, data, 1, progress=False)
+    with pytest.raises(ValueError, match="distillation is 'none'"):
+        train_fold(DISTILLED_AST, FAST, data, 1, teacher_run=teacher_dir, progress=False)
+    with pytest.raises(ValueError, match="pooling='distilled'"):
+        train_fold(TINY_AST, DISTILL, data, 1, teacher_run=teacher_dir, progress=False)
+    with pytest.raises(ValueError, match="no model for test fold 3"):
+        train_fold(DISTILLED_AST, DISTILL, data, 3, teacher_run=teacher_dir, progress=False)
+    other_features = load_dataset(data_cfg, FbankConfig(n_mels=16), progress=False)
+    with pytest.raises(ValueError, match="other features"):
+        train_fold(DISTILLED_AST, DISTILL, other_features, 1, teacher_run=teacher_dir,
+                   progress=False)
+    with pytest.raises(ValueError, match="no results.json"):
+        train_fold(DISTILLED_AST, DISTILL, data, 1, teacher_run=teacher_dir / "cnn-fold1",
+                   progress=False)

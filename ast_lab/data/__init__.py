@@ -11,6 +11,7 @@ One module per concept, in the order the data flows:
     cache      compute features once, reuse them memory-mapped
     sources    ``load_dataset(DataConfig, FbankConfig) -> FeatureSet``
     dataset    torch ``FeatureDataset`` / ``AudioDataset``, ``train_stats``
+    tensors    a split's clips as tensors on the training device -> ``ClipTensors``
 """
 
 from .cache import load_or_build_features
@@ -22,9 +23,11 @@ from .paths import ast_lab_home
 from .sources import FeatureSet, load_dataset
 from .splits import Split, fold_split
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic_dataset, synthesize
+from .tensors import ClipTensors, clip_tensors
 
 __all__ = [
     "AudioDataset",
+    "ClipTensors",
     "DownloadError",
     "ESC50_URL",
     "FeatureDataset",
@@ -33,6 +36,7 @@ __all__ = [
     "SYNTHETIC_CLASSES",
     "Split",
     "ast_lab_home",
+    "clip_tensors",
     "download_esc50",
     "fold_split",
     "load_clip",

@@ -11,7 +11,10 @@ Reading order, as in the paper's Figure 1 (notebooks 02_patch_embedding and 03_a
    see a bag of patches and could not tell low from high frequencies or early from late.
 4. ``blocks``: the transformer encoder; ``norm``: a final LayerNorm.
 5. ``head``: a linear classifier on the pooled token, the mean of [CLS] and [DIST] (the paper's
-   choice) or, with ``pooling="mean"``, the mean of all patch tokens.
+   choice) or, with ``pooling="mean"``, the mean of all patch tokens. With
+   ``pooling="distilled"`` (DeiT), [CLS] and [DIST] get a head each (``head``, ``head_dist``):
+   one learns the labels, the other a teacher's predictions (``ast_lab.distill``), and the
+   model's output is the mean of the two heads' logits.
 
 Head: ``Linear`` after the final ``norm``. The AST code puts ``LayerNorm + Linear`` *after* timm's
 final norm, so two LayerNorms stand back to back with only the averaging of two tokens between
@@ -36,7 +39,7 @@ from .patches import PatchEmbed
 from .transformer import Encoder
 
 NUM_PREFIX_TOKENS = 2  # [CLS] and [DIST], in front of the patch tokens
-POOLINGS = ("tokens", "mean")
+POOLINGS = ("tokens", "mean", "distilled")
 
 
 def trunc_normal(tensor: Tensor, std: float = 0.02) -> Tensor:
@@ -93,6 +96,8 @@ def pool(tokens: Tensor, pooling: str) -> Tensor:
         return tokens[:, :NUM_PREFIX_TOKENS].mean(dim=1)  # (B, D)
     if pooling == "mean":
         return tokens[:, NUM_PREFIX_TOKENS:].mean(dim=1)  # (B, D)
+    if pooling == "distilled":
+        raise ValueError('pooling="distilled" has two heads: use AST.heads, not pool')
     raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")
 
 
@@ -130,6 +135,7 @@ class AST(nn.Module):
         )
         self.norm = nn.LayerNorm(D)
         self.head = nn.Linear(D, cfg.num_classes)
+        self.head_dist = nn.Linear(D, cfg.num_classes) if cfg.pooling == "distilled" else None
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -157,7 +163,24 @@ class AST(nn.Module):
 
     def forward_head(self, tokens: Tensor) -> Tensor:
         """Encoded tokens ``(B, 2 + N, D)`` -> logits ``(B, num_classes)``."""
+        if self.head_dist is not None:
+            cls_logits, dist_logits = self.heads(tokens)
+            return (cls_logits + dist_logits) / 2  # (B, num_classes), DeiT's inference rule
         return self.head(pool(tokens, self.cfg.pooling))  # (B, num_classes)
+
+    def heads(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """``pooling="distilled"``: encoded tokens -> ``([CLS] logits, [DIST] logits)``, each
+        ``(B, num_classes)``; training reads both, one for the labels, one for the teacher."""
+        if self.head_dist is None:
+            raise ValueError(
+                f'only an AST with pooling="distilled" has two heads; this one pools '
+                f"{self.cfg.pooling!r}"
+            )
+        return self.head(tokens[:, 0]), self.head_dist(tokens[:, 1])
+
+    def forward_heads(self, spec: Tensor) -> tuple[Tensor, Tensor]:
+        """Spectrograms -> ``([CLS] logits, [DIST] logits)``; see ``heads``."""
+        return self.heads(self.forward_features(spec))
 
     def forward(self, spec: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(spec))

@@ -1,0 +1,82 @@
+"""The named recipes: valid, consistent, and one training step each at their real input size."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ast_lab.augment import Augment
+from ast_lab.config import ASTConfig
+from ast_lab.distill import Teacher
+from ast_lab.features import frames_for_seconds
+from ast_lab.models import build_model
+from ast_lab.recipes import RECIPES, get_recipe
+from ast_lab.training import batch_loss, check_distillation, check_train_config, make_optimizer
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_every_recipe_has_an_esc50_variant_and_each_teacher_exists():
+    short = [name for name in RECIPES if not name.startswith("esc50-")]
+    assert sorted(short) == ["ast", "ast-distilled", "cnn"]
+    for name in short:
+        assert f"esc50-{name}" in RECIPES
+    for recipe in RECIPES.values():
+        check_train_config(recipe.train)
+        if recipe.teacher is not None:
+            teacher = get_recipe(recipe.teacher)
+            assert (teacher.fbank, teacher.clip_seconds) == (recipe.fbank, recipe.clip_seconds)
+            assert recipe.model.pooling == "distilled" and recipe.train.distillation != "none"
+        else:
+            assert recipe.train.distillation == "none"
+
+
+def test_esc50_variants_use_five_second_clips_and_the_papers_features():
+    for name in ("esc50-cnn", "esc50-ast", "esc50-ast-distilled"):
+        recipe = get_recipe(name)
+        assert recipe.clip_seconds == 5.0 and recipe.fbank.n_mels == 128
+        assert frames_for_seconds(5.0, recipe.fbank) == 512  # 498 frames padded as the paper
+
+
+def test_recipes_without_validation_split_test_their_last_weights():
+    for recipe in RECIPES.values():
+        assert recipe.val_fraction == 0 and recipe.train.selection == "last"
+        assert recipe.data_config("folder", "x").val_fraction == 0
+
+
+def test_unknown_recipes_are_named_in_the_error_and_overrides_touch_only_what_is_asked():
+    with pytest.raises(ValueError, match="ast-distilled"):
+        get_recipe("transformer")
+    recipe = get_recipe("ast").with_overrides(epochs=1)
+    assert recipe.train.epochs == 1
+    assert dataclasses.replace(recipe.train, epochs=get_recipe("ast").train.epochs) == get_recipe(
+        "ast").train
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_one_training_step_at_the_recipes_input_size(name):
+    recipe = get_recipe(name)
+    n_mels, frames = recipe.fbank.n_mels, frames_for_seconds(recipe.clip_seconds, recipe.fbank)
+    model_cfg = recipe.model
+    if isinstance(model_cfg, ASTConfig):
+        model_cfg = dataclasses.replace(model_cfg, n_mels=n_mels, n_frames=frames)
+    model_cfg = dataclasses.replace(model_cfg, num_classes=50)
+    teacher = None
+    if recipe.teacher is not None:
+        teacher_recipe = get_recipe(recipe.teacher)
+        teacher_model = build_model(teacher_recipe.kind,
+                                    dataclasses.replace(teacher_recipe.model, num_classes=50))
+        teacher = Teacher(teacher_model, (0.0, 1.0), (0.0, 1.0))
+    check_distillation(model_cfg, recipe.train, None if teacher is None else Path("teacher"))
+    model = build_model(recipe.kind, model_cfg)
+    specs, targets = torch.randn(2, 1, n_mels, frames), torch.tensor([3, 7])
+    augment = Augment.from_config(recipe.train, 50, rng=np.random.default_rng(0))
+    specs, soft = augment(specs, targets)
+    loss, logits = batch_loss(model, specs, soft, recipe.train, teacher)
+    assert logits.shape == (2, 50) and torch.isfinite(loss)
+    loss.backward()
+    make_optimizer(model, recipe.train).step()
