@@ -186,18 +186,25 @@ def plot_matrix(
 
 
 def plot_learning_curves(histories: Mapping[int, Mapping[str, Sequence[float]]]) -> Figure:
-    """Loss and accuracy per epoch for each fold (keys train_loss, val_loss, train_acc, val_acc)."""
+    """Loss and accuracy per epoch for each fold (keys train_loss, val_loss, train_acc, val_acc).
+
+    Training is drawn solid, validation dashed in the same colour; runs without a validation
+    split (their val values are NaN) draw training only, and the titles say so.
+    """
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.2))
+    validated = False
     for fold, history in sorted(histories.items()):
         epochs = np.arange(1, len(history["train_loss"]) + 1)
-        (line,) = ax_loss.plot(epochs, history["train_loss"], lw=1, label=f"fold {fold} train")
-        ax_loss.plot(epochs, history["val_loss"], lw=1, ls="--", color=line.get_color())
-        ax_acc.plot(epochs, history["train_acc"], lw=1, color=line.get_color())
-        ax_acc.plot(epochs, history["val_acc"], lw=1, ls="--", color=line.get_color(),
+        (line,) = ax_loss.plot(epochs, history["train_loss"], lw=1)
+        ax_acc.plot(epochs, history["train_acc"], lw=1, color=line.get_color(),
                     label=f"fold {fold}")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="Loss (solid train, dashed val)")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02),
-               title="Accuracy (solid train, dashed val)")
+        if np.isfinite(history["val_acc"]).any():
+            validated = True
+            ax_loss.plot(epochs, history["val_loss"], lw=1, ls="--", color=line.get_color())
+            ax_acc.plot(epochs, history["val_acc"], lw=1, ls="--", color=line.get_color())
+    note = "(solid train, dashed val)" if validated else "(training; no validation split)"
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title=f"Loss {note}")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title=f"Accuracy {note}")
     ax_acc.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

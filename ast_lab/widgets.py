@@ -122,8 +122,10 @@ class LiveCurves:
         self.histories[end.test_fold] = end.history
         fig = plot_learning_curves(self.histories)
         best = end.history["val_acc"][end.best_epoch]
+        status = (f"best validation accuracy {best:.2f}" if np.isfinite(best)
+                  else f"training accuracy {end.history['train_acc'][-1]:.2f}")
         fig.suptitle(f"{end.model.upper()}: fold {end.test_fold}, epoch {end.epoch + 1}, "
-                     f"best validation accuracy {best:.2f}", y=1.04)
+                     f"{status}", y=1.04)
         if self.handle is None:
             self.handle = display(fig, display_id=True)
         else:

@@ -30,6 +30,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from ast_lab.cli import parse_folds  # noqa: E402
 from ast_lab.data import FeatureSet  # noqa: E402
 from ast_lab.metrics import METRICS, Results, format_mean_std  # noqa: E402
 from ast_lab.plotting import plot_misclassified  # noqa: E402
@@ -137,7 +138,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         "built-in set")
     parser.add_argument("--root", help="the dataset folder (required for --data folder)")
     parser.add_argument("--download", action="store_true", help="download ESC-50 if missing")
-    parser.add_argument("--folds", help="test folds to run, e.g. 1,2 (default: all)")
+    parser.add_argument("--folds", type=parse_folds,
+                        help="test folds to run, e.g. 1,2 (default: all)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs (smoke runs)")
     parser.add_argument("--device", help="override the device: auto, cpu, cuda")
     parser.add_argument("--runs", default="runs", help="where checkpoints go (default: runs)")
@@ -154,12 +156,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("error: --data folder needs --root PATH (a folder with meta/esc50.csv and audio/)",
               file=sys.stderr)
         return 2
-    try:
-        folds = [int(k) for k in args.folds.split(",")] if args.folds else None
-    except ValueError:
-        print(f"error: --folds must be comma-separated integers, got {args.folds!r}",
-              file=sys.stderr)
-        return 2
     overrides = {"epochs": args.epochs, "device": args.device}
     progress = not args.no_progress
     started = time.perf_counter()
@@ -167,7 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         data = load_recipe_data(get_recipe(args.recipe), args.data, args.root,
                                 download=args.download, progress=progress)
         run_and_record(args.recipe, data, Path(args.runs) / data.name, Path(args.results),
-                       folds=folds, overrides=overrides, resume=args.resume, progress=progress)
+                       folds=args.folds, overrides=overrides, resume=args.resume, progress=progress)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ from ast_lab.metrics import (
     mean_std,
     results_table,
 )
+from ast_lab.plotting import plot_learning_curves, plot_misclassified
 
 CLASSES = ["dog", "rain", "siren"]
 
@@ -150,3 +151,34 @@ def test_code_version_names_the_package():
     assert version["ast_lab"] == ast_lab.__version__
     commit = version["git_commit"]
     assert commit is None or (len(commit) == 40 and int(commit, 16) >= 0)
+    assert version["git_dirty"] in (None, True, False)
+    assert (version["git_dirty"] is None) == (commit is None)
+
+
+def test_misclassified_lists_only_mistakes_most_confident_first():
+    r = _results()
+    fold2 = r.folds[1]
+    fold2.predictions.probabilities[2] = [0.1, 0.6, 0.3]  # clip 22: true 2, predicted 1 at 0.6
+    fold2.predictions.probabilities[3] = [0.9, 0.05, 0.05]  # clip 23: true 2, predicted 0 at 0.9
+    assert r.misclassified() == [(23, 2, 0, pytest.approx(0.9)), (22, 2, 1, pytest.approx(0.6))]
+
+
+def test_plot_misclassified_titles_each_mistake_and_refuses_none():
+    features = np.random.default_rng(0).normal(size=(30, 8, 20)).astype(np.float32)
+    wrong = [(23, 2, 0, 0.9), (22, 2, 1, 0.6)]
+    fig = plot_misclassified(features, wrong, CLASSES, hop_length=160, sample_rate=16000)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["siren -> dog (0.90)", "siren -> rain (0.60)"]
+    with pytest.raises(ValueError, match="no misclassified"):
+        plot_misclassified(features, [], CLASSES, hop_length=160, sample_rate=16000)
+
+
+def test_learning_curves_draw_validation_only_when_there_was_a_split():
+    train = {"train_loss": [2.0, 1.0], "train_acc": [0.3, 0.6]}
+    with_val = {**train, "val_loss": [2.1, 1.2], "val_acc": [0.2, 0.5]}
+    without = {**train, "val_loss": [math.nan] * 2, "val_acc": [math.nan] * 2}
+    fig = plot_learning_curves({1: with_val, 2: with_val})
+    assert len(fig.axes[1].lines) == 4 and "dashed val" in fig.axes[1].get_title()
+    fig = plot_learning_curves({1: without, 2: without})
+    assert len(fig.axes[1].lines) == 2 and "no validation split" in fig.axes[1].get_title()
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["fold 1", "fold 2"]

@@ -12,7 +12,15 @@ import numpy as np  # noqa: E402
 
 from ast_lab.config import FbankConfig  # noqa: E402
 from ast_lab.features import num_frames  # noqa: E402
-from ast_lab.widgets import fbank_explorer, fbank_view, patch_explorer, patch_view  # noqa: E402
+from ast_lab import widgets as widgets_module  # noqa: E402
+from ast_lab.training import EpochEnd  # noqa: E402
+from ast_lab.widgets import (  # noqa: E402
+    LiveCurves,
+    fbank_explorer,
+    fbank_view,
+    patch_explorer,
+    patch_view,
+)
 
 
 def _chirp(seconds: float = 0.5, rate: int = 16_000) -> np.ndarray:
@@ -61,3 +69,25 @@ def test_patch_view_counts_patches_and_tokens():
     explorer = patch_explorer(spec[:, :100])
     explorer.update()
     plt.close("all")
+
+
+def test_live_curves_title_says_what_picks_the_weights(monkeypatch):
+    shown = []
+
+    class Handle:
+        def update(self, fig):
+            shown.append(fig._suptitle.get_text())
+
+    def fake_display(fig, display_id=False):
+        shown.append(fig._suptitle.get_text())
+        return Handle()
+
+    monkeypatch.setattr(widgets_module, "display", fake_display)
+    history = {"train_loss": [2.0, 1.0], "train_acc": [0.3, 0.6], "val_loss": [2.1, 1.1],
+               "val_acc": [0.25, 0.55], "lr": [1e-3, 1e-3]}
+    curves = LiveCurves()
+    curves(EpochEnd("ast", 1, 1, history, best_epoch=1))
+    no_val = {**history, "val_loss": [float("nan")] * 2, "val_acc": [float("nan")] * 2}
+    curves(EpochEnd("ast", 2, 1, no_val, best_epoch=1))
+    assert shown == ["AST: fold 1, epoch 2, best validation accuracy 0.55",
+                     "AST: fold 2, epoch 2, training accuracy 0.60"]
