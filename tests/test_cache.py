@@ -64,9 +64,9 @@ def forbid_computing(monkeypatch: pytest.MonkeyPatch) -> None:
 def count_computing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
 
-    def counted(waves, cfg):
+    def counted(waves, cfg, **kwargs):
         calls.append(len(waves))
-        return fbank(waves, cfg)
+        return fbank(waves, cfg, **kwargs)
 
     monkeypatch.setattr(cache, "fbank", counted)
     return calls
@@ -144,7 +144,7 @@ def test_damaged_cache_is_rebuilt(dataset: Path, monkeypatch, damage: str) -> No
 
 
 def test_interrupted_build_leaves_nothing(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(waves, cfg):
+    def interrupted(waves, cfg, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cache, "fbank", interrupted)
@@ -234,3 +234,16 @@ def test_folder_file_with_unreadable_rate_is_named(dataset: Path) -> None:
     with pytest.raises(ValueError) as err:
         build(dataset)
     assert str(err.value).startswith(where) and str(path) in str(err.value)
+
+
+def test_features_are_computed_on_the_feature_device(dataset: Path, monkeypatch) -> None:
+    devices = []
+
+    def recorded(waves, cfg, *, device=None):
+        devices.append(device)
+        return fbank(waves, cfg, device=device)
+
+    monkeypatch.setattr(cache, "fbank", recorded)
+    build(dataset)
+    expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert devices and all(d == expected for d in devices)
