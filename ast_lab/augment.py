@@ -1,9 +1,9 @@
 """Training-time augmentation of spectrogram batches: SpecAugment masks, time shift, mixup.
 
-Both act on a batch of spectrograms ``(batch, n_mels, frames)`` (or ``(batch, 1, n_mels,
-frames)``, the channel axis a DataLoader of ``FeatureDataset`` produces) on whatever device
-it lives on. Random draws come from a ``numpy.random.Generator`` so that a seeded generator
-gives the same masks and mixing weights on CPU and GPU, and its state can be checkpointed.
+Each acts on a batch of spectrograms ``(batch, n_mels, frames)`` (or ``(batch, 1, n_mels,
+frames)``, with the channel axis training batches carry) on whatever device it lives on.
+Random draws come from a ``numpy.random.Generator``, so that a seeded generator gives the same
+masks, shifts and mixing weights on CPU and GPU, and its state can be checkpointed.
 
 The modules ``SpecAugment``, ``TimeShift`` and ``Mixup`` wrap the functions and are no-ops in
 ``eval()`` mode or when disabled (width 0 / alpha 0), so evaluation never sees augmented inputs.
