@@ -90,33 +90,26 @@ def format_mean_std(mean: float, std: float) -> str:
 
 
 def code_version() -> dict[str, Optional[str]]:
-    """The package version and, when the code lives in a git checkout, its commit hash."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(ast_lab.__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"ast_lab": ast_lab.__version__, "git_commit": commit, "git_dirty": _git_dirty()}
+    """The package version and, when the code lives in a git checkout, its commit hash and
+    whether tracked files differed from it (a result made from uncommitted code says so)."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "ast_lab": ast_lab.__version__,
+        "git_commit": None if commit is None else commit.strip(),
+        "git_dirty": None if status is None else bool(status.strip()),
+    }
 
 
-def _git_dirty() -> Optional[bool]:
-    """Whether tracked files differ from the commit (None outside a git checkout): a result
-    made from uncommitted code says so."""
+def _git(*args: str) -> Optional[str]:
+    """``git ARGS`` run in the package's folder: its output, or None outside a checkout."""
     try:
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=Path(ast_lab.__file__).parent, capture_output=True, text=True, timeout=10,
-            check=True,
+        return subprocess.run(
+            ["git", *args], cwd=Path(ast_lab.__file__).parent, capture_output=True, text=True,
+            timeout=10, check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return bool(status.strip())
 
 
 @dataclass

@@ -25,14 +25,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
 from .data import FeatureSet, load_dataset
 from .metrics import Results
-from .training import cross_validate
-
-ModelConfig = Union[ASTConfig, CNNConfig]
+from .training import ModelConfig, cross_validate
 
 
 @dataclass(frozen=True)
@@ -47,11 +45,6 @@ class Recipe:
     clip_seconds: float  # every clip padded or cropped to this length
     val_fraction: float = 0.0  # share of the training folds held out for early stopping
     teacher: Optional[str] = None  # the recipe whose models teach this one's [DIST] token
-
-    @property
-    def kind(self) -> str:
-        """``"ast"`` or ``"cnn"``."""
-        return "ast" if isinstance(self.model, ASTConfig) else "cnn"
 
     def data_config(self, source: str, root: Optional[str] = None) -> DataConfig:
         """The ``DataConfig`` for running this recipe on ``source`` (esc50, folder, synthetic)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -17,6 +20,28 @@ def fsdd_dir() -> Path:
     if not (path / "meta" / "esc50.csv").is_file():
         pytest.skip(f"FSDD recordings not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def import_benchmark():
+    """``import_benchmark("kfold")``: a script of ``benchmarks/`` (not a package) as a module.
+
+    It is registered in ``sys.modules`` (dataclasses look their module up there) and removed
+    when the session ends.
+    """
+    imported = []
+
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        imported.append(name)
+        return module
+
+    yield load
+    for name in imported:
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="module")

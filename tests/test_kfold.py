@@ -7,7 +7,6 @@ clips, the paper's 128 x 512 features, the tiny AST).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,15 +17,9 @@ from ast_lab.metrics import Results
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-KFOLD = Path(__file__).resolve().parent.parent / "benchmarks" / "kfold.py"
-
-
 @pytest.fixture(scope="module")
-def kfold():
-    spec = importlib.util.spec_from_file_location("kfold", KFOLD)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def kfold(import_benchmark):
+    return import_benchmark("kfold")
 
 
 def _rows(table: Path) -> list[list[str]]:

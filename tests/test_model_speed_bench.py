@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,18 +12,11 @@ from ast_lab.models import AST
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "model_speed.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    """The benchmark script imported as a module (``benchmarks`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("model_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+def bench(import_benchmark):
+    """The benchmark script imported as a module."""
+    return import_benchmark("model_speed")
 
 
 def counted_flops(bench, fused: bool) -> int:

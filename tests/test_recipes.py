@@ -15,7 +15,13 @@ from ast_lab.distill import Teacher
 from ast_lab.features import frames_for_seconds
 from ast_lab.models import build_model
 from ast_lab.recipes import RECIPES, get_recipe
-from ast_lab.training import batch_loss, check_distillation, check_train_config, make_optimizer
+from ast_lab.training import (
+    batch_loss,
+    check_distillation,
+    check_train_config,
+    make_optimizer,
+    model_kind,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -68,11 +74,11 @@ def test_one_training_step_at_the_recipes_input_size(name):
     teacher = None
     if recipe.teacher is not None:
         teacher_recipe = get_recipe(recipe.teacher)
-        teacher_model = build_model(teacher_recipe.kind,
+        teacher_model = build_model(model_kind(teacher_recipe.model),
                                     dataclasses.replace(teacher_recipe.model, num_classes=50))
         teacher = Teacher(teacher_model, (0.0, 1.0), (0.0, 1.0))
     check_distillation(model_cfg, recipe.train, None if teacher is None else Path("teacher"))
-    model = build_model(recipe.kind, model_cfg)
+    model = build_model(model_kind(model_cfg), model_cfg)
     specs, targets = torch.randn(2, 1, n_mels, frames), torch.tensor([3, 7])
     augment = Augment.from_config(recipe.train, 50, rng=np.random.default_rng(0))
     specs, soft = augment(specs, targets)
