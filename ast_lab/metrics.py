@@ -188,6 +188,8 @@ class Results:
     folds: list[FoldResult]
     class_names: list[str]
     configs: dict[str, Optional[dict[str, Any]]]  # "model", "train", "fbank", "data"
+    class_targets: Optional[list[int]] = None  # the dataset's own target number of each class
+    # index (ESC-10: 0, 1, 10, 11, ...); None for runs saved before it was recorded
     shuffled_labels: bool = False  # the label-permutation control run
     seconds: float = 0.0  # total wall time of the folds
     version: dict[str, Optional[str]] = field(default_factory=code_version)
@@ -240,6 +242,7 @@ class Results:
             "label": self.label,
             "shuffled_labels": self.shuffled_labels,
             "class_names": list(self.class_names),
+            "class_targets": None if self.class_targets is None else list(self.class_targets),
             "summary": summary,
             "std": STD_KIND,
             "configs": self.configs,
@@ -255,6 +258,7 @@ class Results:
             folds=[FoldResult.from_dict(f) for f in d["folds"]],
             class_names=d["class_names"],
             configs=d["configs"],
+            class_targets=d.get("class_targets"),
             shuffled_labels=d["shuffled_labels"],
             seconds=d["seconds"],
             version=d["version"],

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional, Sequence
 
 from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
 from .data import FeatureSet, load_dataset
@@ -59,6 +59,27 @@ class Recipe:
         changes = {k: v for k, v in (("epochs", epochs), ("device", device)) if v is not None}
         return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
 
+    def with_settings(self, settings: dict[str, Any]) -> "Recipe":
+        """The recipe with fields of its configs replaced, keyed ``"<part>.<field>"`` where
+        part is ``train``, ``model`` or ``fbank`` (e.g. ``{"train.mixup_alpha": 0.3}``): the
+        variants a tuning run compares. ValueError names an unknown part or field."""
+        changes: dict[str, dict[str, Any]] = {part: {} for part in SETTABLE}
+        for key, value in settings.items():
+            part, _, name = key.partition(".")
+            if part not in SETTABLE:
+                raise ValueError(f"setting {key!r}: the part must be one of {SETTABLE}")
+            fields = {f.name for f in dataclasses.fields(getattr(self, part))}
+            if name not in fields:
+                raise ValueError(f"setting {key!r}: {part} has no field {name!r}")
+            changes[part][name] = tuple(value) if isinstance(value, list) else value
+        return dataclasses.replace(self, **{
+            part: dataclasses.replace(getattr(self, part), **fields)
+            for part, fields in changes.items()
+        })
+
+
+SETTABLE = ("train", "model", "fbank")  # the configs ``Recipe.with_settings`` can change
+
 
 # ------------------------------------------------------------------------ short clips (FSDD)
 
@@ -87,8 +108,21 @@ ESC50_TRAIN = TrainConfig(
 ESC50_AST = ASTConfig.preset("tiny", drop_path_rate=0.1)
 
 
+# ------------------------------------------------------------------------ ESC-10 (5 s, 10 classes)
+
+ESC10_FBANK = FbankConfig(n_mels=64)  # 16 kHz, 25/10 ms, librosa conventions: 64 x 501 per clip
+ESC10_SECONDS = 5.0  # ESC-50's clip length; ESC-10's 20 odd clips are padded or cropped
+ESC10_TRAIN = TrainConfig(  # the untuned starting point; results/tuning/esc10.md has the search
+    epochs=30, batch_size=32, lr=1e-3, weight_decay=0.05, warmup_epochs=2, label_smoothing=0.1,
+    time_shift=100, selection="last",
+)
+ESC10_CNN = CNNConfig(channels=(16, 32, 64, 128))
+ESC10_AST = ASTConfig.preset("micro", drop_path_rate=0.1)
+
+
 def _recipes() -> dict[str, Recipe]:
     short = dict(fbank=SHORT_FBANK, clip_seconds=SHORT_SECONDS)
+    esc10 = dict(fbank=ESC10_FBANK, clip_seconds=ESC10_SECONDS)
     esc50 = dict(fbank=ESC50_FBANK, clip_seconds=ESC50_SECONDS)
     distill = dict(distillation="hard")
     return {r.name: r for r in (
@@ -98,6 +132,15 @@ def _recipes() -> dict[str, Recipe]:
         Recipe("ast-distilled", "AST micro taught by the cnn recipe through [DIST], 1-s clips",
                dataclasses.replace(SHORT_AST, pooling="distilled"),
                dataclasses.replace(SHORT_TRAIN, **distill), teacher="cnn", **short),
+        Recipe("esc10-cnn", "CNN baseline, 5-s environmental sound (ESC-10)", ESC10_CNN,
+               ESC10_TRAIN, **esc10),
+        Recipe("esc10-ast", "AST micro from scratch, 5-s environmental sound (ESC-10)",
+               ESC10_AST, dataclasses.replace(ESC10_TRAIN, epochs=60, freq_mask=12,
+                                              time_mask=50), **esc10),
+        Recipe("esc10-ast-distilled", "AST micro taught by esc10-cnn through [DIST], ESC-10",
+               dataclasses.replace(ESC10_AST, pooling="distilled"),
+               dataclasses.replace(ESC10_TRAIN, epochs=60, freq_mask=12, time_mask=50,
+                                   **distill), teacher="esc10-cnn", **esc10),
         Recipe("esc50-cnn", "CNN baseline, ESC-50 (5 s, the paper's FBANK)", CNNConfig(),
                ESC50_TRAIN, **esc50),
         Recipe("esc50-ast", "AST tiny from scratch, ESC-50", ESC50_AST,
@@ -148,3 +191,49 @@ def run_recipe(
         )
     return cross_validate(recipe.model, recipe.train, data, folds=folds, out_dir=out_dir,
                           resume=resume, progress=progress, teacher_run=teacher_run)
+
+
+RunFinished = Callable[[Recipe, Results, Path], None]  # (recipe, results, run folder) -> None
+
+
+def run_with_teacher(
+    recipe: Recipe,
+    data: FeatureSet,
+    runs_dir: str | Path,
+    *,
+    folds: Optional[list[int]] = None,
+    resume: bool = False,
+    progress: bool = True,
+    teacher_recipe: Optional[Recipe] = None,
+    on_finished: Optional[RunFinished] = None,
+) -> Results:
+    """Cross-validate ``recipe`` into ``runs_dir/<recipe.name>``, first training its teacher
+    into ``runs_dir/<teacher name>`` when that folder holds no finished run of these folds.
+
+    ``teacher_recipe`` defaults to the named teacher recipe as it stands; pass it with the
+    student's overrides (e.g. the epochs of a smoke run) to train both alike.
+    ``on_finished(recipe, results, run_dir)`` is called after each finished run, the
+    teacher's included (``benchmarks/kfold.py`` records rows with it).
+    """
+    runs_dir = Path(runs_dir)
+    teacher_run = None
+    if recipe.teacher is not None:
+        teacher = teacher_recipe or get_recipe(recipe.teacher)
+        teacher_run = runs_dir / teacher.name
+        if not finished_run(teacher_run, folds or list(data.fold_ids)):
+            print(f"training the teacher first: recipe {teacher.name!r} -> {teacher_run}")
+            run_with_teacher(teacher, data, runs_dir, folds=folds, resume=resume,
+                             progress=progress, on_finished=on_finished)
+    run_dir = runs_dir / recipe.name
+    results = run_recipe(recipe, data, run_dir, folds=folds, teacher_run=teacher_run,
+                         resume=resume, progress=progress)
+    if on_finished is not None:
+        on_finished(recipe, results, run_dir)
+    return results
+
+
+def finished_run(run_dir: Path, folds: Sequence[int]) -> bool:
+    """Whether ``run_dir`` holds a finished run covering ``folds``."""
+    if not (run_dir / "results.json").is_file():
+        return False
+    return set(folds) <= set(Results.load(run_dir).fold_ids)

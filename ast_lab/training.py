@@ -37,7 +37,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .augment import Augment
 from .checkpoint import (
@@ -53,6 +52,7 @@ from .data import ClipTensors, FeatureSet, clip_tensors, fold_split, load_datase
 from .distill import DISTILLATIONS, Teacher, distilled_objective
 from .metrics import FoldResult, Predictions, Results
 from .models import MODELS, build_model
+from .progress import EpochProgress, batch_bar
 
 ModelConfig = Union[ASTConfig, CNNConfig]
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr")
@@ -239,8 +239,7 @@ def train_epoch(
     seen, lr = 0, float("nan")
     n_batches = clips.num_batches(cfg.batch_size, drop_last=True)
     batches = clips.batches(cfg.batch_size, generator)
-    for specs, targets in tqdm(batches, total=n_batches, desc="train", leave=False,
-                               disable=not progress):
+    for specs, targets in batch_bar(batches, n_batches, progress):
         specs, soft = augment(specs, targets)  # (B, 1, M, T), (B, C)
         loss, logits = batch_loss(model, specs, soft, cfg, teacher)
         optimizer.zero_grad(set_to_none=True)
@@ -546,7 +545,7 @@ def train_fold(
             epoch), ``best.pt`` (the kept weights so far) and ``fold_result.json`` (at the end).
         resume: continue from ``last.pt``, or return ``fold_result.json`` if the fold finished;
             the result equals an uninterrupted run's. The saved configuration must match.
-        progress: show tqdm bars (epochs, and batches within an epoch).
+        progress: report progress: bars on a terminal, one line per epoch elsewhere
         callback: called after every epoch (e.g. live curves); raising from it stops the run
             after that epoch's checkpoint, which ``resume=True`` continues from.
         shuffle_train_labels: the leakage control: permute the train/val labels (seeded).
@@ -590,9 +589,9 @@ def train_fold(
     if resume and directory is not None and (directory / LAST).exists():
         state.restore(directory, setup)
 
-    bar = tqdm(total=train_cfg.epochs, initial=state.epochs_run, disable=not progress,
-               desc=f"{setup.kind} fold {test_fold}")
-    with bar:
+    reporter = EpochProgress(f"{setup.kind} fold {test_fold}", train_cfg.epochs,
+                             state.epochs_run, enabled=progress)
+    with reporter:
         while not state.finished(train_cfg):
             started = time.perf_counter()
             stats = train_epoch(model, clips.train, optimizer, state.scheduler, augment,
@@ -605,8 +604,8 @@ def train_fold(
             state.seconds += time.perf_counter() - started
             if directory is not None:
                 state.save(directory, setup, kept)
-            bar.update(1)
-            bar.set_postfix(loss=f"{stats['train_loss']:.3f}", val_acc=f"{val['acc']:.3f}")
+            reporter.update(state.epochs_run - 1, {**stats, "val_acc": val["acc"]},
+                            time.perf_counter() - started)
             if callback is not None:
                 history = {k: list(v) for k, v in state.history.items()}  # a copy to keep
                 epoch = state.epochs_run - 1
@@ -696,6 +695,7 @@ def cross_validate(
         model=model_kind(model_cfg),
         folds=fold_results,
         class_names=list(data.class_names),
+        class_targets=list(data.metadata.class_targets),
         configs=run_configs(model_cfg, train_cfg, data),
         shuffled_labels=shuffle_train_labels,
         seconds=sum(f.seconds for f in fold_results),

@@ -6,8 +6,9 @@ Layout, per dataset and setting::
         features.npy    float32 (n_clips, n_mels, frames), un-normalised, in CSV order
         manifest.json   what the features were computed from; written last
 
-``<base>`` is ``<dataset root>/cache`` when that folder can be written, else
-``$AST_LAB_HOME/cache/<dataset name>-<hash of the root's absolute path>`` (read-only datasets).
+``<base>`` is ``$AST_LAB_HOME/cache/<dataset name>-<hash of the root's absolute path>``: a
+cache never lands inside a dataset folder, writable or not, so a dataset shared between users
+or sessions stays exactly as it was delivered.
 A cache is used only if its manifest matches the current settings *and* the current audio
 files (names, sizes, modification times) and ``features.npy`` has the promised shape;
 otherwise it is rebuilt. ``features.npy`` is written to a temporary file and renamed, and the
@@ -37,7 +38,6 @@ from .paths import CACHE_DIR, ast_lab_home
 CACHE_FORMAT = 1  # bump when the layout or the meaning of the files changes
 FEATURES_FILE = "features.npy"
 MANIFEST_FILE = "manifest.json"
-WRITE_BITS = 0o222  # any of owner/group/other may write
 
 
 def load_or_build_features(
@@ -80,28 +80,10 @@ def feature_cache_dir(
 
 
 def cache_base(root: Path, name: str) -> Path:
-    """``root/cache`` if it can be written, else a folder for ``root`` under the home cache.
-
-    A folder whose permission bits grant no write access counts as read-only even when running
-    as root (who may write there anyway), so a deliberately read-only dataset is never written.
-    """
-    local = Path(root) / CACHE_DIR
-    if _can_write(local):
-        return local
+    """The home cache folder of the dataset at ``root``: ``$AST_LAB_HOME/cache/<name>-<id>``,
+    ``<id>`` a hash of the root's absolute path (two folders of one name never share one)."""
     root_id = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:10]
     return ast_lab_home() / CACHE_DIR / f"{name}-{root_id}"
-
-
-def _can_write(folder: Path) -> bool:
-    try:
-        for existing in (folder.parent, folder):
-            if existing.exists() and not existing.stat().st_mode & WRITE_BITS:
-                return False
-        folder.mkdir(exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
 
 
 def metadata_fingerprint(metadata: Metadata) -> str:

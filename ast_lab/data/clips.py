@@ -37,9 +37,9 @@ def load_clip(metadata: Metadata, index: int, sample_rate: int, clip_seconds: fl
     return pad_or_crop(wave, clip_samples(clip_seconds, sample_rate))
 
 
-def longest_clip_seconds(metadata: Metadata) -> float:
-    """Duration of the longest clip in seconds, rounded up to 0.1 s, from the file headers only."""
-    longest = 0.0
+def clip_durations(metadata: Metadata) -> np.ndarray:
+    """``(n_clips,)`` float64 duration of every clip in seconds, from the file headers only."""
+    durations = np.empty(len(metadata))
     for index in range(len(metadata)):
         path = metadata.audio_path(index)
         try:
@@ -49,5 +49,34 @@ def longest_clip_seconds(metadata: Metadata) -> float:
             raise ValueError(message) from err
         if info.samplerate <= 0:
             raise ValueError(f"{metadata.where(index)}: unreadable sample rate {info.samplerate}")
-        longest = max(longest, info.frames / info.samplerate)
-    return math.ceil(round(longest * 10, 6)) / 10
+        durations[index] = info.frames / info.samplerate
+    return durations
+
+
+def dataset_clip_seconds(durations: np.ndarray) -> float:
+    """The clip length a dataset is meant to have, in seconds.
+
+    When at least half the clips share one length (to 10 ms), that is the dataset's length,
+    and the few odd clips are padded or cropped to it: ESC-50 and ESC-10 are 5-s datasets
+    even though 20 of ESC-10's clips run 3.64 s to 7.24 s. Otherwise (recordings of free
+    length, such as spoken digits) it is the longest clip, rounded up to 0.1 s, so nothing is
+    cropped.
+    """
+    if len(durations) == 0:
+        raise ValueError("no clips to measure")
+    centis = np.round(np.asarray(durations) * 100).astype(np.int64)
+    values, counts = np.unique(centis, return_counts=True)
+    if counts.max() * 2 >= len(centis):
+        return float(values[counts.argmax()]) / 100
+    return math.ceil(round(float(np.max(durations)) * 10, 6)) / 10
+
+
+def length_report(durations: np.ndarray, clip_seconds: float) -> str:
+    """How the clips fit ``clip_seconds``, for the features summary, e.g. "380 clips are
+    5 s long; 12 shorter ones are zero-padded and 8 longer ones cropped"."""
+    centis = np.round(np.asarray(durations) * 100)
+    target = round(clip_seconds * 100)
+    shorter, longer = int((centis < target).sum()), int((centis > target).sum())
+    exact = len(centis) - shorter - longer
+    return (f"{exact} clips are {clip_seconds:g} s long; {shorter} shorter ones are zero-padded "
+            f"at the end and {longer} longer ones cropped to their first {clip_seconds:g} s")

@@ -33,8 +33,12 @@ IndexLike = Union[np.ndarray, Sequence[int], Sequence[bool]]
 class Metadata:
     """The clips of one dataset, one entry per clip, in CSV order.
 
-    ``targets`` index ``class_names``. ``expected_rate`` and ``mono`` say how the audio must be
-    read: ESC-50 requires 44.1 kHz mono files, other datasets accept any rate and downmix.
+    ``targets`` are contiguous class indices 0..K-1 into ``class_names``; ``class_targets``
+    keeps each class's own number in the CSV (ESC-10's 0, 1, 10, 11, ... stay visible in
+    results). Classes are ordered by that number, so ESC-50's ``esc10`` subset and a folder
+    holding the same clips give the same class order. ``expected_rate`` and ``mono`` say how the
+    audio must be read: ESC-50 requires 44.1 kHz mono files, other datasets accept any rate and
+    downmix.
     """
 
     root: Path  # dataset folder holding meta/esc50.csv and audio/
@@ -44,7 +48,8 @@ class Metadata:
     categories: list[str]  # class name of each clip
     src_files: list[str]  # recording each clip was cut from; clips of one source stay together
     esc10: np.ndarray  # (n_clips,) bool, True for ESC-10 clips
-    class_names: list[str]  # (num_classes,) name of each target
+    class_names: list[str]  # (num_classes,) name of each class index
+    class_targets: list[int]  # (num_classes,) the CSV's own target number of each class index
     csv_lines: np.ndarray  # (n_clips,) int64 line of each clip in the CSV (header is line 1)
     expected_rate: int | None = None  # Hz every file must have; None accepts any (resampled)
     mono: Literal["downmix", "require"] = "downmix"  # stereo files: average, or reject
@@ -89,17 +94,19 @@ class Metadata:
         )
 
     def esc10_only(self) -> "Metadata":
-        """The ESC-10 clips, targets re-indexed to 0..9 in the order of the original targets."""
+        """The ESC-10 clips, class indices renumbered 0..9 in the order of the original
+        targets; ``class_targets`` keeps ESC-50's numbers (0, 1, 10, 11, ...)."""
         if not self.esc10.any():
             raise ValueError(f"{self.csv_path}: no clip is flagged esc10=True")
         chosen = self.subset(self.esc10)
-        kept = np.unique(chosen.targets)  # original targets, ascending
-        new_target = np.full(self.num_classes, -1, dtype=np.int64)
-        new_target[kept] = np.arange(len(kept))
+        kept = np.unique(chosen.targets)  # class indices, ascending
+        new_index = np.full(self.num_classes, -1, dtype=np.int64)
+        new_index[kept] = np.arange(len(kept))
         return dataclasses.replace(
             chosen,
-            targets=new_target[chosen.targets],
+            targets=new_index[chosen.targets],
             class_names=[self.class_names[t] for t in kept],
+            class_targets=[self.class_targets[t] for t in kept],
         )
 
 
@@ -108,8 +115,9 @@ def load_metadata(root: str | Path, *, esc50: bool = False) -> Metadata:
 
     Any dataset needs the columns filename, fold, target, category; ``esc10`` (default False)
     and ``src_file`` (default: the file name without extension, one source per clip) are
-    optional. Folds are positive integers, targets run 0..K-1 with one category per target and
-    vice versa, file names are unique and every listed file exists in ``audio/``. With
+    optional. Folds are positive integers; targets are non-negative integers with one category
+    per target and vice versa, mapped to class indices 0..K-1 in ascending target order (gaps,
+    as in ESC-10's 0, 1, 10, ..., are allowed); file names are unique and every listed file exists in ``audio/``. With
     ``esc50=True`` all seven ESC-50 columns are required, folds are 1-5, targets 0-49, and the
     whole set must be 2,000 clips in 50 classes; the audio must then be 44.1 kHz mono.
     """
@@ -127,17 +135,19 @@ def load_metadata(root: str | Path, *, esc50: bool = False) -> Metadata:
         esc10.append(_parse_bool(csv_path, line, "esc10", row.get("esc10", "False")))
         lines.append(line)
     _check_unique(csv_path, filenames, lines)
-    class_names = _class_names(csv_path, targets, categories, lines)
+    class_targets, class_names = _classes(csv_path, targets, categories, lines)
     _check_files_present(root, csv_path, filenames, lines)
+    index_of = {target: index for index, target in enumerate(class_targets)}
     metadata = Metadata(
         root=root,
         filenames=filenames,
         folds=np.asarray(folds, dtype=np.int64),
-        targets=np.asarray(targets, dtype=np.int64),
+        targets=np.asarray([index_of[t] for t in targets], dtype=np.int64),
         categories=categories,
         src_files=src_files,
         esc10=np.asarray(esc10, dtype=bool),
         class_names=class_names,
+        class_targets=class_targets,
         csv_lines=np.asarray(lines, dtype=np.int64),
         expected_rate=ESC50_SAMPLE_RATE if esc50 else None,
         mono="require" if esc50 else "downmix",
@@ -224,10 +234,11 @@ def _check_unique(csv_path: Path, filenames: list[str], lines: list[int]) -> Non
         first_line[name] = line
 
 
-def _class_names(
+def _classes(
     csv_path: Path, targets: list[int], categories: list[str], lines: list[int]
-) -> list[str]:
-    """Name of each target 0..K-1, checking that targets and categories correspond one to one."""
+) -> tuple[list[int], list[str]]:
+    """The distinct targets, ascending, and the category of each, checking that targets and
+    categories correspond one to one."""
     category_of: dict[int, tuple[str, int]] = {}
     target_of: dict[str, tuple[int, int]] = {}
     for target, category, line in zip(targets, categories, lines):
@@ -239,13 +250,8 @@ def _class_names(
         if known_target != target:
             message = f"category {category!r} is target {target} here but {known_target}"
             raise _row_error(csv_path, line, f"{message} on line {first}")
-    absent = sorted(set(range(max(category_of) + 1)) - set(category_of))
-    if absent:
-        raise ValueError(
-            f"{csv_path}: targets must run 0..K-1 without gaps; no clip has target "
-            f"{', '.join(map(str, absent[:MAX_LISTED]))}"
-        )
-    return [category_of[t][0] for t in range(len(category_of))]
+    class_targets = sorted(category_of)
+    return class_targets, [category_of[t][0] for t in class_targets]
 
 
 def _check_files_present(

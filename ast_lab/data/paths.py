@@ -10,7 +10,7 @@ DEFAULT_HOME = "~/.cache/ast-lab"
 
 META_CSV = Path("meta") / "esc50.csv"  # the metadata table, relative to a dataset root
 AUDIO_DIR = "audio"  # the clips, relative to a dataset root
-CACHE_DIR = "cache"  # cached features, relative to a dataset root (or to the home folder)
+CACHE_DIR = "cache"  # cached features, under the home folder (never inside a dataset)
 
 
 def ast_lab_home() -> Path:

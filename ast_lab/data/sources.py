@@ -6,6 +6,7 @@ validates its metadata, builds or reuses the feature cache and returns a ``Featu
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..config import DataConfig, FbankConfig
 from .cache import load_or_build_features
-from .clips import longest_clip_seconds
+from .clips import clip_durations, dataset_clip_seconds
 from .download import download_esc50
 from .metadata import Metadata, load_metadata
 from .paths import default_esc50_root, default_synthetic_root, metadata_csv
@@ -67,6 +68,20 @@ class FeatureSet:
     def n_frames(self) -> int:
         return int(self.features.shape[2])
 
+    def without_fold(self, fold: int) -> "FeatureSet":
+        """The set with every clip of ``fold`` removed, for tuning: cross-validating on it
+        scores each choice on validation folds while ``fold`` stays unseen. Classes keep their
+        indices; the features are copied into memory (``(n_kept, n_mels, frames)``)."""
+        if fold not in self.fold_ids:
+            raise ValueError(f"unknown fold {fold!r}; the data has folds {list(self.fold_ids)}")
+        keep = np.flatnonzero(self.folds != fold)
+        return dataclasses.replace(
+            self,
+            features=np.asarray(self.features[keep]),
+            metadata=self.metadata.subset(keep),
+            name=f"{self.name}-without-fold{fold}",
+        )
+
 
 def load_dataset(
     data_cfg: DataConfig, fbank_cfg: FbankConfig, *, download: bool = False, progress: bool = True
@@ -78,8 +93,9 @@ def load_dataset(
     ``$AST_LAB_HOME/ESC-50-master``; downloaded if missing and ``download`` is True, else a
     ValueError saying how to get it. folder: ``data_cfg.root`` is required.
     Clips are padded/cropped to ``data_cfg.clip_seconds``, or to the source's own length when
-    None: 5 s for ESC-50, the generated length for the synthetic set, the longest clip (rounded
-    up to 0.1 s) for a folder. ``data_cfg.esc10`` keeps the ESC-10 clips, targets 0..9.
+    None: 5 s for ESC-50, the generated length for the synthetic set, and for a folder the length
+    most clips share, or the longest if none is shared by half
+    (``clips.dataset_clip_seconds``). ``data_cfg.esc10`` keeps the ESC-10 clips, classes 0..9.
     """
     root = resolve_root(data_cfg, download=download, progress=progress)
     metadata = load_metadata(root, esc50=data_cfg.source == "esc50")
@@ -134,7 +150,7 @@ def default_clip_seconds(source: str, metadata: Metadata) -> float:
         return ESC50_CLIP_SECONDS
     if source == "synthetic":
         return float(synthetic_params(metadata.root)["seconds"])
-    return longest_clip_seconds(metadata)
+    return dataset_clip_seconds(clip_durations(metadata))
 
 
 def dataset_name(data_cfg: DataConfig, root: Path) -> str:

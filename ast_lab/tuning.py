@@ -1,0 +1,144 @@
+"""Tuning without a test fold: every choice is scored on validation folds carved from the
+training folds, and logged.
+
+For a held-out fold ``h`` (never loaded into any tuning run), the other folds are
+cross-validated among themselves: with ESC-10's five folds and ``h = 1``, a variant trains on
+three of folds 2-5 and is scored on the fourth. Folds keep recordings together, so a
+validation fold shares no source with its training folds, exactly like a test fold. A variant
+is a recipe with some settings replaced (``Recipe.with_settings``); each scored variant appends
+one row to ``results/tuning/<dataset>.md``, the tuning log the README links. The final 5-fold
+numbers come from one later run of the chosen recipes.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .data import FeatureSet
+from .metrics import Results
+from .recipes import Recipe, get_recipe, run_with_teacher
+
+LOG_HEADER = (
+    "| date | recipe | settings | held-out fold | validation folds | validation accuracy "
+    "per fold | mean | train min | commit |\n|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+@dataclass(frozen=True)
+class TuningScore:
+    """Validation accuracy of one variant on each validation fold."""
+
+    recipe: str
+    settings: dict[str, Any]
+    held_out: int
+    accuracy: dict[int, float]  # validation fold -> accuracy
+    minutes: float
+    commit: str
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(list(self.accuracy.values())))
+
+    def row(self) -> str:
+        """One markdown row of the tuning log."""
+        settings = ", ".join(f"{k}={v}" for k, v in self.settings.items()) or "(as named)"
+        per_fold = ", ".join(f"{k}: {a:.3f}" for k, a in self.accuracy.items())
+        cells = [datetime.date.today().isoformat(), self.recipe, settings, str(self.held_out),
+                 ",".join(map(str, self.accuracy)), per_fold, f"{self.mean:.3f}",
+                 f"{self.minutes:.1f}", self.commit]
+        return "| " + " | ".join(cells) + " |\n"
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``"train.mixup_alpha=0.3"`` -> ``("train.mixup_alpha", 0.3)``; the value is read as a
+    Python literal (numbers, tuples, None, True) and kept as a string otherwise."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"a setting is <part>.<field>=<value>, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        parsed = value.strip()
+    return key.strip(), parsed
+
+
+def variant_name(recipe: Recipe, settings: dict[str, Any]) -> str:
+    """A folder name for a variant: the recipe's name and a hash of its settings."""
+    if not settings:
+        return recipe.name
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return f"{recipe.name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def tune(
+    recipe_name: str,
+    data: FeatureSet,
+    *,
+    held_out: int,
+    val_folds: Optional[Sequence[int]] = None,
+    settings: Optional[dict[str, Any]] = None,
+    teacher_settings: Optional[dict[str, Any]] = None,
+    runs_dir: str | Path = "runs/tuning",
+    log: Optional[str | Path] = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> TuningScore:
+    """Score recipe ``recipe_name`` with ``settings`` on validation folds, never on ``held_out``.
+
+    ``data`` is the full set; fold ``held_out`` is dropped before anything is trained, and each
+    fold of ``val_folds`` (default: all the others) is in turn the validation fold. A recipe
+    with a teacher uses the teacher recipe with ``teacher_settings``, trained on the same
+    folds first when missing. Runs go to ``runs_dir/<dataset>-without-fold<h>/<variant>``;
+    ``log``, if given, gets one row (``TuningScore.row``).
+    """
+    settings = dict(settings or {})
+    recipe = get_recipe(recipe_name).with_settings(settings)
+    recipe = _renamed(recipe, variant_name(recipe, settings))
+    teacher = None
+    if recipe.teacher is not None:
+        base = get_recipe(recipe.teacher).with_settings(dict(teacher_settings or {}))
+        teacher = _renamed(base, variant_name(base, dict(teacher_settings or {})))
+        recipe = _with_teacher(recipe, teacher.name)
+    dev = data.without_fold(held_out)
+    folds = list(val_folds) if val_folds else list(dev.fold_ids)
+    results = run_with_teacher(recipe, dev, Path(runs_dir) / dev.name, folds=folds,
+                               resume=resume, progress=progress, teacher_recipe=teacher)
+    score = _score(recipe_name, settings, held_out, results)
+    if log is not None:
+        append_log(Path(log), score)
+    return score
+
+
+def _score(recipe: str, settings: dict[str, Any], held_out: int, results: Results) -> TuningScore:
+    accuracy = {f.test_fold: float(f.metrics.scores()["accuracy"]) for f in results.folds}
+    commit = (results.version.get("git_commit") or "unknown")[:10]
+    if results.version.get("git_dirty"):
+        commit += " (uncommitted changes)"
+    return TuningScore(recipe, settings, held_out, accuracy, results.seconds / 60, commit)
+
+
+def _renamed(recipe: Recipe, name: str) -> Recipe:
+    return dataclasses.replace(recipe, name=name)
+
+
+def _with_teacher(recipe: Recipe, teacher: str) -> Recipe:
+    return dataclasses.replace(recipe, teacher=teacher)
+
+
+def append_log(log: Path, score: TuningScore) -> None:
+    """Append ``score``'s row to the tuning log ``log``, writing its header first if new."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if not log.exists():
+        log.write_text(f"# Tuning log: {log.stem}\n\nValidation folds only; the held-out fold "
+                       "is never loaded. One row per scored variant.\n\n" + LOG_HEADER)
+    with log.open("a") as fh:
+        fh.write(score.row())
