@@ -1,4 +1,4 @@
-"""The ``ast-lab`` command: ``ast-lab features | train | evaluate | demo``.
+"""The ``ast-lab`` command: ``ast-lab features | train | tune | evaluate | demo``.
 
 Each subcommand is one ``add_<name>_parser`` block, registered in ``SUBCOMMANDS``, and one
 ``run_<name>(args) -> exit status`` function that the parser block binds with
@@ -25,10 +25,15 @@ import torch  # noqa: E402
 
 from .config import AST_PRESETS, ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig  # noqa: E402
 from .data import DownloadError, FeatureSet, load_dataset  # noqa: E402
+from .data.clips import clip_durations, length_report  # noqa: E402
 from .demo import demo_settings, run_demo  # noqa: E402
-from .metrics import results_table  # noqa: E402
+from .metrics import Results, results_table  # noqa: E402
 from .models import build_model, trace_shapes  # noqa: E402
 from .plotting import plot_spectrogram_grid  # noqa: E402
+from .recipes import (  # noqa: E402
+    RECIPES, Recipe, RunFinished, get_recipe, load_recipe_data, run_with_teacher,
+)
+from .tuning import parse_setting, tune, variant  # noqa: E402
 from .training import ModelConfig, cross_validate, evaluate_run, fit_to_data, model_kind  # noqa: E402
 
 FBANK_PRESETS: dict[str, Callable[[], FbankConfig]] = {
@@ -61,14 +66,14 @@ def data_config_from_args(args: argparse.Namespace) -> DataConfig:
 def add_fbank_arguments(parser: argparse.ArgumentParser) -> None:
     """--fbank, --n-mels: which FBANK settings."""
     parser.add_argument(
-        "--fbank", choices=sorted(FBANK_PRESETS), default="default",
-        help="FBANK settings: librosa's defaults, or the AST authors' Kaldi recipe",
+        "--fbank", choices=sorted(FBANK_PRESETS),
+        help="FBANK settings: librosa's defaults (default), or the AST authors' Kaldi recipe",
     )
     parser.add_argument("--n-mels", type=int, help="mel bands (default: the preset's 128)")
 
 
 def fbank_config_from_args(args: argparse.Namespace) -> FbankConfig:
-    cfg = FBANK_PRESETS[args.fbank]()
+    cfg = FBANK_PRESETS[args.fbank or "default"]()
     return cfg if args.n_mels is None else dataclasses.replace(cfg, n_mels=args.n_mels)
 
 
@@ -89,38 +94,67 @@ def run_features(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     data_cfg, fbank_cfg = data_config_from_args(args), fbank_config_from_args(args)
     feature_set = load_dataset(data_cfg, fbank_cfg, download=args.download)
-    n_clips, n_mels, n_frames = feature_set.features.shape
-    size_mib = feature_set.features.nbytes / 2**20
-    print(
-        f"{feature_set.name}: {n_clips} clips x {n_mels} mels x {n_frames} frames, float32 "
-        f"({size_mib:.1f} MiB), {feature_set.clip_seconds:g} s clips, "
-        f"{feature_set.num_classes} classes, folds {', '.join(map(str, feature_set.fold_ids))}"
-    )
+    print(describe(feature_set))
     print(f"cache: {feature_set.cache_dir}")
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def describe(data: FeatureSet) -> str:
+    """What a feature set holds: clips, shape, size, clip length and how the clips fit it,
+    classes with their own target numbers, folds."""
+    n_clips, n_mels, n_frames = data.features.shape
+    size_mib = data.features.nbytes / 2**20
+    classes = ", ".join(f"{t} {name}" for t, name in
+                        zip(data.metadata.class_targets, data.class_names))
+    fit = length_report(clip_durations(data.metadata), data.clip_seconds)
+    return (
+        f"{data.name}: {n_clips} clips x {n_mels} mels x {n_frames} frames, float32 "
+        f"({size_mib:.1f} MiB); clips padded or cropped to {data.clip_seconds:g} s ({fit}); "
+        f"{data.num_classes} classes (target: name) {classes}; "
+        f"folds {', '.join(map(str, data.fold_ids))}"
+    )
 
 
 # ---------------------------------------------------------------------------- train
 
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="k-fold cross-validation of one model on a dataset")
-    parser.add_argument("--model", choices=["ast", "cnn"], required=True)
-    parser.add_argument("--preset", choices=list(AST_PRESETS), default="tiny",
-                        help="AST size (ignored for the CNN)")
+    parser = subparsers.add_parser(
+        "train", help="k-fold cross-validation of one model, or of a named recipe, on a dataset")
+    add_train_arguments(parser)
+    parser.set_defaults(run=run_train)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The train subcommand's options (``benchmarks/kfold.py`` reuses them)."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", choices=["ast", "cnn"], help="one model with plain settings")
+    which.add_argument(
+        "--recipe", choices=sorted(RECIPES), metavar="NAME",
+        help="a named recipe (features, model, schedule, augmentation): "
+        + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()),
+    )
+    parser.add_argument("--preset", choices=list(AST_PRESETS),
+                        help="AST size for --model ast (default tiny)")
     add_data_arguments(parser)
     add_fbank_arguments(parser)
     parser.add_argument("--folds", type=parse_folds, help="test folds, e.g. 1,2 (default: all)")
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
-    parser.add_argument("--out", type=Path, help="run folder (default: runs/<data>-<model>)")
+    parser.add_argument("--epochs", type=int,
+                        help=f"epochs (default: the recipe's, or {TrainConfig.epochs})")
+    parser.add_argument("--batch-size", type=int, help=f"default {TrainConfig.batch_size}")
+    parser.add_argument("--lr", type=float, help=f"peak learning rate (default {TrainConfig.lr})")
+    parser.add_argument("--device", help="auto (default: CUDA if present), cpu or cuda")
+    parser.add_argument("--out", type=Path,
+                        help="run folder (default: runs/<data>-<model>, or runs/<data>/<recipe>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out; finished folds are kept")
+    parser.add_argument("--no-progress", action="store_true", help="print no progress")
     parser.add_argument("--debug", action="store_true",
                         help="print the model's shape trace and save feature plots of the first clips")
-    parser.set_defaults(run=run_train)
+
+
+RECIPE_FIXES = ("seconds", "fbank", "n_mels", "preset", "batch_size", "lr")  # set by a recipe
 
 
 def parse_folds(text: str) -> list[int]:
@@ -146,18 +180,103 @@ def debug_view(model_cfg: ModelConfig, data: FeatureSet, out: Path, n_clips: int
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Cross-validate one model and print its results table."""
+    """Cross-validate one model (or a recipe) and print its results table."""
+    if args.recipe is not None:
+        results, out = train_recipe(args)
+    else:
+        results, out = train_model(args)
+    print(results.table())
+    print(f"saved: {out}/ (results.json, results.csv, plots, checkpoints)")
+    return 0
+
+
+def train_model(args: argparse.Namespace) -> tuple[Results, Path]:
+    """``train --model``: one model with plain settings; returns its results and run folder."""
     data = load_dataset(data_config_from_args(args), fbank_config_from_args(args),
                         download=args.download)
-    model_cfg = ASTConfig.preset(args.preset) if args.model == "ast" else CNNConfig()
-    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+    model_cfg = ASTConfig.preset(args.preset or "tiny") if args.model == "ast" else CNNConfig()
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+             "device": args.device}
+    train_cfg = TrainConfig(**{k: v for k, v in given.items() if v is not None})
     out = args.out or Path("runs") / f"{data.name}-{args.model}"
     if args.debug:
         debug_view(model_cfg, data, out / "debug")
     results = cross_validate(model_cfg, train_cfg, data, folds=args.folds, out_dir=out,
-                             resume=args.resume)
-    print(results.table())
-    print(f"saved: {out}/ (results.json, results.csv, plots, checkpoints)")
+                             resume=args.resume, progress=not args.no_progress)
+    return results, out
+
+
+def recipes_from_args(args: argparse.Namespace) -> tuple[Recipe, Optional[Recipe]]:
+    """The recipe ``--recipe`` names and its teacher's, both with ``--epochs``/``--device``."""
+    given = [f"--{name.replace('_', '-')}" for name in RECIPE_FIXES
+             if getattr(args, name) is not None]
+    if given:
+        raise ValueError(f"--recipe {args.recipe} fixes its own settings; drop {', '.join(given)}")
+    recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, device=args.device)
+    teacher = None
+    if recipe.teacher is not None:
+        teacher = get_recipe(recipe.teacher).with_overrides(epochs=args.epochs,
+                                                            device=args.device)
+    return recipe, teacher
+
+
+def train_recipe(
+    args: argparse.Namespace, on_finished: Optional[RunFinished] = None
+) -> tuple[Results, Path]:
+    """``train --recipe``: the recipe, and first its teacher if it has one and that has no
+    finished run beside ``--out``; returns the results and the run folder."""
+    recipe, teacher = recipes_from_args(args)
+    data = load_recipe_data(recipe, args.data, args.root, esc10=args.esc10,
+                            download=args.download, progress=not args.no_progress)
+    print(describe(data))
+    out = args.out or Path("runs") / data.name / recipe.name
+    if args.debug:
+        debug_view(recipe.model, data, out / "debug")
+    results = run_with_teacher(recipe, data, out, folds=args.folds, resume=args.resume,
+                               progress=not args.no_progress, teacher_recipe=teacher,
+                               on_finished=on_finished)
+    return results, out
+
+
+# ---------------------------------------------------------------------------- tune
+
+
+def add_tune_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "tune", help="score a recipe variant on validation folds, one fold never loaded")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), metavar="NAME", required=True,
+                        help="the recipe to vary")
+    add_data_arguments(parser)
+    parser.add_argument("--held-out", type=int, default=1,
+                        help="the fold no tuning run loads (default 1)")
+    parser.add_argument("--val-folds", type=parse_folds,
+                        help="validation folds, each in turn (default: all the others)")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        metavar="PART.FIELD=VALUE", type=parse_setting,
+                        help="replace a setting, e.g. train.mixup_alpha=0.3 (repeatable)")
+    parser.add_argument("--teacher-set", dest="teacher_settings", action="append", default=[],
+                        metavar="PART.FIELD=VALUE", type=parse_setting,
+                        help="replace a setting of the teacher recipe (distilled recipes)")
+    parser.add_argument("--runs", type=Path, default=Path("runs/tuning"),
+                        help="where tuning runs go (default runs/tuning)")
+    parser.add_argument("--log", type=Path, help="the tuning log to append to "
+                        "(default: results/tuning/<dataset>.md)")
+    parser.add_argument("--no-progress", action="store_true", help="print no progress")
+    parser.set_defaults(run=run_tune)
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    """Score one variant on validation folds and append it to the tuning log."""
+    settings = dict(args.settings)
+    data = load_recipe_data(variant(args.recipe, settings), args.data, args.root,
+                            esc10=args.esc10, download=args.download,
+                            progress=not args.no_progress)
+    log = args.log or Path("results") / "tuning" / f"{data.name}.md"
+    score = tune(args.recipe, data, held_out=args.held_out, val_folds=args.val_folds,
+                 settings=settings, teacher_settings=dict(args.teacher_settings),
+                 runs_dir=args.runs, log=log, progress=not args.no_progress)
+    print(f"{args.recipe} {settings or '(as named)'}: validation accuracy {score.mean:.3f} "
+          f"on folds {', '.join(map(str, score.accuracy))}; logged in {log}")
     return 0
 
 
@@ -206,7 +325,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- the command
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    add_features_parser, add_train_parser, add_evaluate_parser, add_demo_parser,
+    add_features_parser, add_train_parser, add_tune_parser, add_evaluate_parser, add_demo_parser,
 ]
 
 

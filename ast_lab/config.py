@@ -160,9 +160,11 @@ class CNNConfig:
 
     channels: tuple[int, ...] = (32, 64, 128, 256)  # one conv-BN-ReLU-pool stage per entry
     kernel_size: int = 3  # odd, so 'same' padding keeps the grid aligned
+    convs_per_stage: int = 1  # conv-BN-ReLU layers before each pooling (2: VGG/PANNs style)
     dropout: float = 0.2  # before the linear head
-    pooling: Literal["max", "avg"] = "max"  # global pooling over (freq, time): max keeps a thin
-    # event in a wide quiet field visible; averaging dilutes it (the built-in set: ~90 % vs ~50 %)
+    pooling: Literal["max", "avg", "maxavg"] = "max"  # global pooling over (freq, time): max
+    # keeps a thin event in a wide quiet field visible; averaging dilutes it (the built-in set:
+    # ~90 % vs ~50 %); "maxavg" adds the two
     num_classes: int = 50  # ESC-50
 
 

@@ -46,10 +46,13 @@ class Recipe:
     val_fraction: float = 0.0  # share of the training folds held out for early stopping
     teacher: Optional[str] = None  # the recipe whose models teach this one's [DIST] token
 
-    def data_config(self, source: str, root: Optional[str] = None) -> DataConfig:
-        """The ``DataConfig`` for running this recipe on ``source`` (esc50, folder, synthetic)."""
+    def data_config(
+        self, source: str, root: Optional[str] = None, *, esc10: bool = False
+    ) -> DataConfig:
+        """The ``DataConfig`` for running this recipe on ``source`` (esc50, folder, synthetic);
+        ``esc10`` keeps ESC-50's 10-class subset."""
         return DataConfig(source=source, root=root, clip_seconds=self.clip_seconds,
-                          val_fraction=self.val_fraction)
+                          val_fraction=self.val_fraction, esc10=esc10)
 
     def with_overrides(
         self, *, epochs: Optional[int] = None, device: Optional[str] = None
@@ -163,12 +166,12 @@ def get_recipe(name: str) -> Recipe:
 
 
 def load_recipe_data(
-    recipe: Recipe, source: str, root: Optional[str] = None, *, download: bool = False,
-    progress: bool = True,
+    recipe: Recipe, source: str, root: Optional[str] = None, *, esc10: bool = False,
+    download: bool = False, progress: bool = True,
 ) -> FeatureSet:
     """The dataset at ``source``/``root`` with the recipe's features (cached after the first run)."""
-    return load_dataset(recipe.data_config(source, root), recipe.fbank, download=download,
-                        progress=progress)
+    return load_dataset(recipe.data_config(source, root, esc10=esc10), recipe.fbank,
+                        download=download, progress=progress)
 
 
 def run_recipe(
@@ -193,42 +196,44 @@ def run_recipe(
                           resume=resume, progress=progress, teacher_run=teacher_run)
 
 
-RunFinished = Callable[[Recipe, Results, Path], None]  # (recipe, results, run folder) -> None
+RunFinished = Callable[[Recipe, Results, Path, FeatureSet], None]  # (recipe, results,
+# run folder, the data it ran on) -> None
 
 
 def run_with_teacher(
     recipe: Recipe,
     data: FeatureSet,
-    runs_dir: str | Path,
+    run_dir: str | Path,
     *,
     folds: Optional[list[int]] = None,
     resume: bool = False,
     progress: bool = True,
     teacher_recipe: Optional[Recipe] = None,
+    teacher_dir: Optional[str | Path] = None,
     on_finished: Optional[RunFinished] = None,
 ) -> Results:
-    """Cross-validate ``recipe`` into ``runs_dir/<recipe.name>``, first training its teacher
-    into ``runs_dir/<teacher name>`` when that folder holds no finished run of these folds.
+    """Cross-validate ``recipe`` into ``run_dir``, first training its teacher into
+    ``teacher_dir`` (default: ``<run_dir's parent>/<teacher name>``) when that folder holds no
+    finished run of these folds.
 
     ``teacher_recipe`` defaults to the named teacher recipe as it stands; pass it with the
     student's overrides (e.g. the epochs of a smoke run) to train both alike.
-    ``on_finished(recipe, results, run_dir)`` is called after each finished run, the
+    ``on_finished(recipe, results, run_dir, data)`` is called after each finished run, the
     teacher's included (``benchmarks/kfold.py`` records rows with it).
     """
-    runs_dir = Path(runs_dir)
+    run_dir = Path(run_dir)
     teacher_run = None
     if recipe.teacher is not None:
         teacher = teacher_recipe or get_recipe(recipe.teacher)
-        teacher_run = runs_dir / teacher.name
+        teacher_run = Path(teacher_dir) if teacher_dir else run_dir.parent / teacher.name
         if not finished_run(teacher_run, folds or list(data.fold_ids)):
             print(f"training the teacher first: recipe {teacher.name!r} -> {teacher_run}")
-            run_with_teacher(teacher, data, runs_dir, folds=folds, resume=resume,
+            run_with_teacher(teacher, data, teacher_run, folds=folds, resume=resume,
                              progress=progress, on_finished=on_finished)
-    run_dir = runs_dir / recipe.name
     results = run_recipe(recipe, data, run_dir, folds=folds, teacher_run=teacher_run,
                          resume=resume, progress=progress)
     if on_finished is not None:
-        on_finished(recipe, results, run_dir)
+        on_finished(recipe, results, run_dir, data)
     return results
 
 

@@ -79,6 +79,11 @@ def variant_name(recipe: Recipe, settings: dict[str, Any]) -> str:
     return f"{recipe.name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
+def variant(recipe_name: str, settings: Optional[dict[str, Any]] = None) -> Recipe:
+    """The recipe ``recipe_name`` with ``settings`` replaced (``Recipe.with_settings``)."""
+    return get_recipe(recipe_name).with_settings(dict(settings or {}))
+
+
 def tune(
     recipe_name: str,
     data: FeatureSet,
@@ -101,17 +106,23 @@ def tune(
     ``log``, if given, gets one row (``TuningScore.row``).
     """
     settings = dict(settings or {})
-    recipe = get_recipe(recipe_name).with_settings(settings)
+    recipe = variant(recipe_name, settings)
     recipe = _renamed(recipe, variant_name(recipe, settings))
     teacher = None
     if recipe.teacher is not None:
         base = get_recipe(recipe.teacher).with_settings(dict(teacher_settings or {}))
         teacher = _renamed(base, variant_name(base, dict(teacher_settings or {})))
         recipe = _with_teacher(recipe, teacher.name)
+    if data.fbank.raw_hash() != recipe.fbank.raw_hash() or data.clip_seconds != recipe.clip_seconds:
+        raise ValueError(
+            f"the data's features ({data.fbank}, {data.clip_seconds:g} s) are not the ones "
+            f"variant {recipe.name} asks for: load it with load_recipe_data(variant recipe)"
+        )
     dev = data.without_fold(held_out)
     folds = list(val_folds) if val_folds else list(dev.fold_ids)
-    results = run_with_teacher(recipe, dev, Path(runs_dir) / dev.name, folds=folds,
-                               resume=resume, progress=progress, teacher_recipe=teacher)
+    results = run_with_teacher(recipe, dev, Path(runs_dir) / dev.name / recipe.name,
+                               folds=folds, resume=resume, progress=progress,
+                               teacher_recipe=teacher)
     score = _score(recipe_name, settings, held_out, results)
     if log is not None:
         append_log(Path(log), score)

@@ -4,13 +4,15 @@
     python benchmarks/kfold.py --recipe ast-distilled --data folder --root ../shared/fsdd
     python benchmarks/kfold.py --recipe esc50-ast-distilled --data esc50 --download
 
-Each run trains into ``runs/<dataset>/<recipe>/`` (checkpoints per fold; ``--resume`` continues
-an interrupted run), copies its results (``results.json``/``.csv``, learning curves, confusion
+It takes exactly the options of ``ast-lab train --recipe`` and runs the same code
+(``ast_lab.cli.train_recipe``); what it adds is the record. Each run trains into
+``runs/<dataset>/<recipe>/`` (checkpoints per fold; ``--resume`` continues an interrupted run),
+copies its results (``results.json``/``.csv``, learning curves, confusion
 matrix, per-class F1, a gallery of misclassified clips) into ``results/<dataset>/<recipe>/``,
 and appends one row to ``results/<dataset>.md``: accuracy and macro precision/recall/F1 as
 mean ± sample std over the folds, training time, device and the code's commit. A recipe with a
-teacher (``ast-distilled``) uses the teacher recipe's run in ``runs/<dataset>/<teacher>/``,
-training it first (and recording its row too) when it is missing.
+teacher (``ast-distilled``) uses the teacher recipe's run beside it, training it first (and
+recording its row too) when it is missing.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from ast_lab.cli import parse_folds  # noqa: E402
-from ast_lab.data import FeatureSet  # noqa: E402
+from ast_lab.cli import add_train_arguments, train_recipe  # noqa: E402
+from ast_lab.data import DownloadError, FeatureSet  # noqa: E402
 from ast_lab.metrics import METRICS, Results, format_mean_std  # noqa: E402
 from ast_lab.plotting import plot_misclassified  # noqa: E402
-from ast_lab.recipes import RECIPES, Recipe, get_recipe, load_recipe_data, run_recipe  # noqa: E402
+from ast_lab.recipes import Recipe, RunFinished  # noqa: E402
 from ast_lab.training import resolve_device  # noqa: E402
 
 COPIED = ("results.json", "results.csv", "learning_curves.png", "confusion_matrix.png",
@@ -98,77 +100,41 @@ def publish(run_dir: Path, results: Results, data: FeatureSet, dest: Path) -> No
     save_gallery(results, data, dest / "misclassified.png")
 
 
-def run_and_record(
-    name: str, data: FeatureSet, runs_dir: Path, results_dir: Path, *,
-    folds: Optional[list[int]], overrides: dict, resume: bool, progress: bool,
-) -> Results:
-    """Run recipe ``name`` with ``overrides`` (``Recipe.with_overrides``) and, first, its
-    teacher if that has no finished run; record each in ``results_dir``."""
-    recipe = get_recipe(name).with_overrides(**overrides)
-    teacher_run = None
-    if recipe.teacher is not None:
-        teacher_run = runs_dir / recipe.teacher
-        if not _finished(teacher_run, folds or list(data.fold_ids)):
-            print(f"training the teacher first: recipe {recipe.teacher!r} -> {teacher_run}")
-            run_and_record(recipe.teacher, data, runs_dir, results_dir, folds=folds,
-                           overrides=overrides, resume=resume, progress=progress)
-    run_dir = runs_dir / recipe.name
-    results = run_recipe(recipe, data, run_dir, folds=folds, teacher_run=teacher_run,
-                         resume=resume, progress=progress)
-    publish(run_dir, results, data, results_dir / data.name / recipe.name)
-    append_row(results_dir / f"{data.name}.md",
-               results_row(recipe, results, device_name(recipe.train.device)))
-    print(results.table())
-    return results
+def recorder(results_dir: Path, tables: list[Path]) -> RunFinished:
+    """The ``on_finished`` callback that publishes a finished run, appends its row and adds
+    the table's path to ``tables``."""
 
+    def record(recipe: Recipe, results: Results, run_dir: Path, data: FeatureSet) -> None:
+        publish(run_dir, results, data, results_dir / data.name / recipe.name)
+        append_row(results_dir / f"{data.name}.md",
+                   results_row(recipe, results, device_name(recipe.train.device)))
+        tables.append(results_dir / f"{data.name}.md")
+        print(results.table())
 
-def _finished(run_dir: Path, folds: Sequence[int]) -> bool:
-    """Whether ``run_dir`` holds a finished run covering ``folds``."""
-    if not (run_dir / "results.json").is_file():
-        return False
-    return set(folds) <= set(Results.load(run_dir).fold_ids)
+    return record
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--recipe", required=True, choices=sorted(RECIPES),
-                        help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()))
-    parser.add_argument("--data", choices=("esc50", "folder", "synthetic"), required=True,
-                        help="esc50 (downloaded or --root), any ESC-50-layout folder, or the "
-                        "built-in set")
-    parser.add_argument("--root", help="the dataset folder (required for --data folder)")
-    parser.add_argument("--download", action="store_true", help="download ESC-50 if missing")
-    parser.add_argument("--folds", type=parse_folds,
-                        help="test folds to run, e.g. 1,2 (default: all)")
-    parser.add_argument("--epochs", type=int, help="override the recipe's epochs (smoke runs)")
-    parser.add_argument("--device", help="override the device: auto, cpu, cuda")
-    parser.add_argument("--runs", default="runs", help="where checkpoints go (default: runs)")
-    parser.add_argument("--results", default="results",
+    add_train_arguments(parser)
+    parser.add_argument("--results", type=Path, default=Path("results"),
                         help="where results and the table go (default: results)")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.recipe is None:
+        parser.error("a row records a named recipe: pass --recipe NAME")
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    if args.data == "folder" and not args.root:
-        print("error: --data folder needs --root PATH (a folder with meta/esc50.csv and audio/)",
-              file=sys.stderr)
-        return 2
-    overrides = {"epochs": args.epochs, "device": args.device}
-    progress = not args.no_progress
     started = time.perf_counter()
+    recorded: list[Path] = []
     try:
-        data = load_recipe_data(get_recipe(args.recipe), args.data, args.root,
-                                download=args.download, progress=progress)
-        run_and_record(args.recipe, data, Path(args.runs) / data.name, Path(args.results),
-                       folds=args.folds, overrides=overrides, resume=args.resume, progress=progress)
-    except ValueError as err:
+        train_recipe(args, on_finished=recorder(args.results, recorded))
+    except (ValueError, DownloadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"done in {(time.perf_counter() - started) / 60:.1f} min; table: "
-          f"{Path(args.results) / (data.name + '.md')}")
+    print(f"done in {(time.perf_counter() - started) / 60:.1f} min; table: {recorded[-1]}")
     return 0
 
 

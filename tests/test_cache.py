@@ -72,9 +72,11 @@ def count_computing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_build_then_reuse(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_then_reuse(dataset: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = sorted(p.relative_to(dataset) for p in dataset.rglob("*"))
     features, cache_dir = build(dataset)
-    assert cache_dir.parent == dataset / "cache"
+    assert cache_dir.parent.parent == home / "cache"  # a writable dataset is not written either
+    assert sorted(p.relative_to(dataset) for p in dataset.rglob("*")) == before
     assert cache_dir.name.startswith(f"{CFG.raw_hash()}-0.25s-")
     assert sorted(p.name for p in cache_dir.iterdir()) == ["features.npy", "manifest.json"]
     assert isinstance(features, np.memmap) and not features.flags.writeable
@@ -143,14 +145,16 @@ def test_damaged_cache_is_rebuilt(dataset: Path, monkeypatch, damage: str) -> No
     assert sum(calls) == N_CLIPS and np.array_equal(rebuilt, expected)
 
 
-def test_interrupted_build_leaves_nothing(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_build_leaves_nothing(
+    dataset: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def interrupted(waves, cfg, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cache, "fbank", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(dataset)
-    assert not any((dataset / "cache").rglob("*"))
+    assert not any(p.is_file() for p in (home / "cache").rglob("*"))
 
 
 def break_file(path: Path, how: str) -> None:
@@ -175,7 +179,9 @@ def test_bad_audio_is_named_and_never_cached(dataset: Path, how: str) -> None:
     assert not cache_dir.exists() or not any(cache_dir.iterdir())  # the stale cache is gone too
 
 
-def test_esc50_rejects_other_rates_and_stereo(esc50_standin: Path, tmp_path: Path) -> None:
+def test_esc50_rejects_other_rates_and_stereo(
+    esc50_standin: Path, tmp_path: Path, home: Path
+) -> None:
     root = clone_dataset(esc50_standin, tmp_path / "esc")
     meta = load_metadata(root, esc50=True).subset(np.arange(6))
     silence = np.zeros(2205, dtype=np.float32)
@@ -189,7 +195,7 @@ def test_esc50_rejects_other_rates_and_stereo(esc50_standin: Path, tmp_path: Pat
         load_or_build_features(meta.subset([0, 4]), CFG, 0.05, name="esc50", progress=False)
     assert str(err.value).startswith(f"{meta.csv_path}, line 6 ({meta.filenames[4]}): ")
     assert "2 channels" in str(err.value)
-    assert not any((root / "cache").rglob("*.npy"))
+    assert not any(home.rglob("*.npy"))
 
 
 def test_folder_dataset_downmixes_and_resamples(dataset: Path) -> None:
@@ -203,7 +209,7 @@ def test_folder_dataset_downmixes_and_resamples(dataset: Path) -> None:
     assert abs(load_clip(meta, 5, CFG.sample_rate, SECONDS) - 0.75 * mono).max() < 1e-3
     cached = torch.from_numpy(np.array(features[5]))
     torch.testing.assert_close(cached, downmixed, rtol=0, atol=1e-4)
-    assert default_clip_seconds("folder", meta) == 0.4  # the longest clip, rounded up to 0.1 s
+    assert default_clip_seconds("folder", meta) == 0.25  # most clips' length; 0.31 s is cropped
 
 
 def test_read_only_dataset_caches_under_home(dataset: Path, home: Path) -> None:

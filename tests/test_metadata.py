@@ -58,6 +58,7 @@ def test_esc10_only_reindexes_targets_and_keeps_names(esc50_standin: Path) -> No
     assert len(esc10) == 400
     assert esc10.class_names == ESC10_CATEGORIES
     assert sorted(set(esc10.targets.tolist())) == list(range(10))
+    assert esc10.class_targets == [0, 1, 10, 11, 12, 20, 21, 38, 40, 41]  # ESC-50's numbers
     assert all(esc10.class_names[t] == c for t, c in zip(esc10.targets, esc10.categories))
 
 
@@ -147,11 +148,15 @@ def test_missing_files_are_listed_with_their_lines(synthetic_small: Path, tmp_pa
     assert f"{meta.filenames[9]} (line 11)" in message
 
 
-def test_target_gaps_are_refused(synthetic_small: Path, tmp_path: Path) -> None:
+def test_target_gaps_map_to_contiguous_classes(synthetic_small: Path, tmp_path: Path) -> None:
     root = clone_dataset(synthetic_small, tmp_path / "d", share_audio=True)
+    full = load_metadata(root)
     edit_csv(root, lambda rows: [r for r in rows if r[rows[0].index("target")] != "3"])
-    with pytest.raises(ValueError, match="no clip has target 3"):
-        load_metadata(root)
+    meta = load_metadata(root)
+    assert meta.class_targets == [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert meta.class_names == [n for t, n in enumerate(full.class_names) if t != 3]
+    assert sorted(set(meta.targets.tolist())) == list(range(11))  # contiguous indices
+    assert all(meta.class_names[t] == c for t, c in zip(meta.targets, meta.categories))
 
 
 def test_empty_csv_and_missing_csv(synthetic_small: Path, tmp_path: Path) -> None:

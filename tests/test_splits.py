@@ -37,6 +37,7 @@ def table() -> Metadata:
         src_files=sources,
         esc10=np.zeros(n, dtype=bool),
         class_names=[f"class{t}" for t in range(N_CLASSES)],
+        class_targets=list(range(N_CLASSES)),
         csv_lines=np.arange(2, n + 2),
     )
 

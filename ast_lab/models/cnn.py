@@ -2,7 +2,7 @@
 
 A spectrogram is treated as a one-channel image. Each stage is conv -> batch norm -> ReLU ->
 2x2 max-pool: it widens the channels and halves both axes, so later stages see larger regions.
-Global pooling (max by default) then makes the output independent of the clip length, and a linear head
+Global pooling (max by default; or mean, or both) then makes the output independent of the clip length, and a linear head
 classifies. Local, translation-equivariant filters are exactly the prior the AST gives up.
 """
 
@@ -14,17 +14,48 @@ from ..config import CNNConfig
 from .patches import as_image_batch
 
 
-GLOBAL_POOLS = {"max": nn.AdaptiveMaxPool2d, "avg": nn.AdaptiveAvgPool2d}
+GLOBAL_POOLS = ("max", "avg", "maxavg")
 
 
-def conv_stage(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
-    """``(B, Cin, H, W) -> (B, Cout, H // 2, W // 2)``: conv ('same' padding), BN, ReLU, pool."""
-    return nn.Sequential(
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> list[nn.Module]:
+    """``(B, Cin, H, W) -> (B, Cout, H, W)``: conv ('same' padding), batch norm, ReLU."""
+    return [
         nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False),
         nn.BatchNorm2d(out_channels),  # has its own shift, so the conv needs no bias
         nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
+    ]
+
+
+def conv_stage(
+    in_channels: int, out_channels: int, kernel_size: int, convs: int = 1
+) -> nn.Sequential:
+    """``(B, Cin, H, W) -> (B, Cout, H // 2, W // 2)``: ``convs`` conv-BN-ReLU layers (VGG
+    style when 2), then 2 x 2 max pooling."""
+    widths = [in_channels] + [out_channels] * convs
+    layers = [m for c_in, c_out in zip(widths, widths[1:])
+              for m in conv_bn_relu(c_in, c_out, kernel_size)]
+    return nn.Sequential(*layers, nn.MaxPool2d(2))
+
+
+class GlobalPool(nn.Module):
+    """``(B, C, H, W) -> (B, C, 1, 1)``: each channel's maximum, its mean, or their sum
+    ("maxavg": the strongest response plus how widespread it is, as PANNs pool over time)."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        if how not in GLOBAL_POOLS:
+            raise ValueError(f"unknown pooling {how!r}; choose one of {GLOBAL_POOLS}")
+        self.how = how
+
+    def forward(self, maps: Tensor) -> Tensor:
+        peak = maps.amax(dim=(2, 3), keepdim=True)
+        if self.how == "max":
+            return peak
+        mean = maps.mean(dim=(2, 3), keepdim=True)
+        return mean if self.how == "avg" else peak + mean
+
+    def extra_repr(self) -> str:
+        return self.how
 
 
 class CNN(nn.Module):
@@ -36,12 +67,13 @@ class CNN(nn.Module):
             raise ValueError(f"kernel_size must be odd for 'same' padding, got {cfg.kernel_size}")
         self.cfg = cfg
         widths = (1, *cfg.channels)
-        self.stages = nn.Sequential(
-            *(conv_stage(c_in, c_out, cfg.kernel_size) for c_in, c_out in zip(widths, widths[1:]))
-        )
-        if cfg.pooling not in GLOBAL_POOLS:
-            raise ValueError(f"unknown pooling {cfg.pooling!r}; choose one of {sorted(GLOBAL_POOLS)}")
-        self.pool = GLOBAL_POOLS[cfg.pooling](1)
+        self.stages = nn.Sequential(*(
+            conv_stage(c_in, c_out, cfg.kernel_size, cfg.convs_per_stage)
+            for c_in, c_out in zip(widths, widths[1:])
+        ))
+        self.pool = GlobalPool(cfg.pooling)
+        if cfg.convs_per_stage < 1:
+            raise ValueError(f"convs_per_stage must be >= 1, got {cfg.convs_per_stage}")
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.channels[-1], cfg.num_classes)
         nn.init.normal_(self.head.weight, std=0.01)  # logits start near 0: loss near ln(classes)
@@ -61,7 +93,7 @@ class CNN(nn.Module):
                 f"{self.min_input_size} x {self.min_input_size}, got {tuple(image.shape[-2:])}"
             )
         maps = self.stages(image)  # (B, C, F / 2^S, T / 2^S)
-        return self.pool(maps).flatten(1)  # (B, C): the strongest response of each channel
+        return self.pool(maps).flatten(1)  # (B, C)
 
     def forward_head(self, features: Tensor) -> Tensor:
         """Features ``(B, C)`` -> logits ``(B, num_classes)``."""
