@@ -20,13 +20,15 @@ def run_features(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, s
     return status, captured.out, captured.err
 
 
-def test_folder_dataset(synthetic_small: Path, tmp_path: Path, capsys) -> None:
+def test_folder_dataset(synthetic_small: Path, tmp_path: Path, home: Path, capsys) -> None:
     root = clone_dataset(synthetic_small, tmp_path / "digits")
     status, out, _ = run_features(capsys, "--data", "folder", "--root", str(root))
     assert status == 0
-    assert "digits: 120 clips x 128 mels x 51 frames, float32" in out  # 0.5 s: the longest clip
+    assert "digits: 120 clips x 128 mels x 51 frames, float32" in out  # 0.5 s, every clip
+    assert "padded or cropped to 0.5 s (120 clips are 0.5 s long" in out
     cache_dir = Path(re.search(r"cache: (.+)", out).group(1))
-    assert cache_dir.parent == root / "cache" and (cache_dir / "manifest.json").is_file()
+    assert cache_dir.parent.parent == home / "cache" and (cache_dir / "manifest.json").is_file()
+    assert not (root / "cache").exists()
     status, again, _ = run_features(capsys, "--data", "folder", "--root", str(root))
     assert status == 0 and f"cache: {cache_dir}" in again  # reused
 
@@ -38,7 +40,8 @@ def test_kaldi_preset_and_seconds(synthetic_small: Path, tmp_path: Path, capsys)
     status, out, _ = run_features(capsys, *args)
     assert status == 0
     assert "syn: 120 clips x 128 mels x 512 frames" in out  # padded to 512, as AST does
-    assert "0.3 s clips" in out
+    assert "padded or cropped to 0.3 s (0 clips are 0.3 s long; 0 shorter" in out
+    assert "120 longer ones cropped" in out
 
 
 @pytest.mark.parametrize(
@@ -60,4 +63,4 @@ def test_subcommands_are_registered() -> None:
         parser.parse_args(["features", "--data", "mp3"])  # argparse rejects unknown choices
     args = parser.parse_args(["features"])
     chosen = (args.data, args.root, args.fbank, args.seconds, args.download, args.esc10)
-    assert chosen == ("synthetic", None, "default", None, False, False)
+    assert chosen == ("synthetic", None, None, None, False, False)  # None: the "default" preset

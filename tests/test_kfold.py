@@ -32,7 +32,7 @@ def test_distilled_recipe_trains_its_teacher_first_and_records_both(kfold, tmp_p
     root = write_esc50_layout(tmp_path / "digits", n_classes=4, clips_per_class_per_fold=2,
                               noise=True)
     args = ["--recipe", "ast-distilled", "--data", "folder", "--root", str(root), "--epochs", "1",
-            "--folds", "1,2", "--runs", str(tmp_path / "runs"),
+            "--folds", "1,2", "--out", str(tmp_path / "runs" / "digits" / "ast-distilled"),
             "--results", str(tmp_path / "results"), "--no-progress"]
     assert kfold.main(args) == 0
     rows = _rows(tmp_path / "results" / "digits.md")
@@ -61,7 +61,8 @@ def test_esc50_distilled_recipe_runs_end_to_end_on_a_stand_in(kfold, tmp_path, m
     root = write_esc50_layout(tmp_path / "esc50", n_classes=5, clips_per_class_per_fold=1,
                               noise=True)
     args = ["--recipe", "esc50-ast-distilled", "--data", "folder", "--root", str(root),
-            "--epochs", "1", "--folds", "1", "--runs", str(tmp_path / "runs"),
+            "--epochs", "1", "--folds", "1",
+            "--out", str(tmp_path / "runs" / "esc50" / "esc50-ast-distilled"),
             "--results", str(tmp_path / "results"), "--no-progress"]
     assert kfold.main(args) == 0
     rows = _rows(tmp_path / "results" / "esc50.md")
@@ -73,11 +74,15 @@ def test_esc50_distilled_recipe_runs_end_to_end_on_a_stand_in(kfold, tmp_path, m
 
 def test_bad_arguments_are_reported_not_raised(kfold, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("AST_LAB_HOME", str(tmp_path / "home"))
-    assert kfold.main(["--recipe", "cnn", "--data", "folder"]) == 2
+    assert kfold.main(["--recipe", "cnn", "--data", "folder"]) == 1
     assert "--root" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a row records a recipe, not a bare model
+        kfold.main(["--model", "cnn", "--data", "synthetic"])
+    assert "--recipe" in capsys.readouterr().err
     assert kfold.main(["--recipe", "cnn", "--data", "folder", "--root", str(tmp_path)]) == 1
     assert "meta" in capsys.readouterr().err
     silent = write_esc50_layout(tmp_path / "silent", n_classes=2, clips_per_class_per_fold=1)
     assert kfold.main(["--recipe", "cnn", "--data", "folder", "--root", str(silent),
-                       "--folds", "1", "--runs", str(tmp_path / "runs"), "--no-progress"]) == 1
+                       "--folds", "1", "--out", str(tmp_path / "runs" / "cnn"),
+                       "--no-progress"]) == 1
     assert "silent" in capsys.readouterr().err

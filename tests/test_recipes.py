@@ -26,11 +26,12 @@ from ast_lab.training import (
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def test_every_recipe_has_an_esc50_variant_and_each_teacher_exists():
-    short = [name for name in RECIPES if not name.startswith("esc50-")]
+def test_every_recipe_has_esc10_and_esc50_variants_and_each_teacher_exists():
+    short = [name for name in RECIPES if not name.startswith(("esc10-", "esc50-"))]
     assert sorted(short) == ["ast", "ast-distilled", "cnn"]
+    assert len(RECIPES) == 9
     for name in short:
-        assert f"esc50-{name}" in RECIPES
+        assert f"esc10-{name}" in RECIPES and f"esc50-{name}" in RECIPES
     for recipe in RECIPES.values():
         check_train_config(recipe.train)
         if recipe.teacher is not None:
@@ -39,6 +40,25 @@ def test_every_recipe_has_an_esc50_variant_and_each_teacher_exists():
             assert recipe.model.pooling == "distilled" and recipe.train.distillation != "none"
         else:
             assert recipe.train.distillation == "none"
+
+
+def test_esc10_variants_use_five_second_clips():
+    for name in ("esc10-cnn", "esc10-ast", "esc10-ast-distilled"):
+        recipe = get_recipe(name)
+        assert recipe.clip_seconds == 5.0
+        assert frames_for_seconds(5.0, recipe.fbank) == 501  # centred frames, 10 ms hop
+
+
+def test_settings_replace_named_fields_and_refuse_unknown_ones():
+    recipe = get_recipe("esc10-cnn").with_settings(
+        {"train.mixup_alpha": 0.3, "model.channels": [8, 16], "fbank.n_mels": 32})
+    assert recipe.train.mixup_alpha == 0.3 and recipe.model.channels == (8, 16)
+    assert recipe.fbank.n_mels == 32 and recipe.name == "esc10-cnn"
+    assert recipe.train.epochs == get_recipe("esc10-cnn").train.epochs
+    with pytest.raises(ValueError, match="train has no field 'mixup'"):
+        get_recipe("esc10-cnn").with_settings({"train.mixup": 0.3})
+    with pytest.raises(ValueError, match="part must be one of"):
+        get_recipe("esc10-cnn").with_settings({"optimizer.lr": 0.1})
 
 
 def test_esc50_variants_use_five_second_clips_and_the_papers_features():

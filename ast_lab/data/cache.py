@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from ..config import FbankConfig
 from ..features import fbank, frames_for_seconds
+from ..progress import is_terminal
 from .clips import load_clip
 from .metadata import Metadata
 from .paths import CACHE_DIR, ast_lab_home
@@ -180,7 +181,8 @@ def _compute_features(
     device = feature_device()
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
     rate = fbank_cfg.sample_rate
-    bar = tqdm(total=len(metadata), unit="clip", desc=f"features {name}", disable=not progress)
+    bar = tqdm(total=len(metadata), unit="clip", desc=f"features {name}",
+               disable=not (progress and is_terminal()))  # no bar frames in a log file
     with bar:
         for start in range(0, len(metadata), batch_clips):
             indices = range(start, min(start + batch_clips, len(metadata)))
