@@ -25,7 +25,7 @@ import numpy as np
 
 from .data import FeatureSet
 from .metrics import Results
-from .recipes import Recipe, get_recipe, run_with_teacher
+from .recipes import SETTABLE, Recipe, get_recipe, run_with_teacher
 
 LOG_HEADER = (
     "| date | recipe | settings | held-out fold | validation folds | validation accuracy "
@@ -71,11 +71,12 @@ def parse_setting(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
-def variant_name(recipe: Recipe, settings: dict[str, Any]) -> str:
-    """A folder name for a variant: the recipe's name and a hash of its settings."""
-    if not settings:
-        return recipe.name
-    text = json.dumps(settings, sort_keys=True, default=str)
+def variant_name(recipe: Recipe) -> str:
+    """A folder name for a variant: the recipe's name and a hash of everything it sets, so
+    two different variants (or a recipe changed since an earlier run) never share a folder."""
+    content = {part: dataclasses.asdict(getattr(recipe, part)) for part in SETTABLE}
+    content["clip_seconds"] = recipe.clip_seconds
+    text = json.dumps(content, sort_keys=True, default=str)
     return f"{recipe.name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
@@ -107,11 +108,11 @@ def tune(
     """
     settings = dict(settings or {})
     recipe = variant(recipe_name, settings)
-    recipe = _renamed(recipe, variant_name(recipe, settings))
+    recipe = _renamed(recipe, variant_name(recipe))
     teacher = None
     if recipe.teacher is not None:
         base = get_recipe(recipe.teacher).with_settings(dict(teacher_settings or {}))
-        teacher = _renamed(base, variant_name(base, dict(teacher_settings or {})))
+        teacher = _renamed(base, variant_name(base))
         recipe = _with_teacher(recipe, teacher.name)
     if data.fbank.raw_hash() != recipe.fbank.raw_hash() or data.clip_seconds != recipe.clip_seconds:
         raise ValueError(
