@@ -135,10 +135,23 @@ def num_frames(n_samples: int, win_length: int, hop_length: int, n_fft: int, cen
     return 1 + (n_samples - win_length) // hop_length
 
 
-def paper_target_frames(n_frames: int) -> int:
-    """The length AST pads spectrograms to: the next power of two >= n_frames.
+def frame_starts(n_frames: int, win_length: int, hop_length: int, n_fft: int, center: bool) -> np.ndarray:
+    """First sample of each of ``n_frames`` frames in the unpadded signal, int64 ``(n_frames,)``.
 
-    AudioSet's 10 s give 998 Kaldi frames -> 1024; ESC-50's 5 s give 498 -> 512.
+    center=False (snip_edges): ``t * hop``. center=True: the window sits in the middle of an
+    n_fft span centred on sample ``t * hop``, so it starts at ``t * hop - n_fft//2 +
+    (n_fft - W)//2``; negative starts reach into the padding (as ``frame_signal`` cuts them).
+    """
+    offset = (n_fft - win_length) // 2 - n_fft // 2 if center else 0
+    return np.arange(n_frames, dtype=np.int64) * hop_length + offset
+
+
+def paper_target_frames(n_frames: int) -> int:
+    """The next power of two >= n_frames.
+
+    The AST pads to a fixed length per dataset (its recipes' ``target_length``), not to a
+    computed one; for AudioSet (10 s: 998 Kaldi frames -> 1024) and ESC-50 (5 s: 498 -> 512)
+    that fixed length happens to be this power of two.
     """
     if n_frames <= 0:
         raise ValueError(f"n_frames must be positive, got {n_frames}")

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle
 
 STYLE = {
@@ -71,11 +72,13 @@ def plot_spectrogram(
     unit: str = "dB",
     ylabel: str = "mel band",
     colorbar: bool = True,
+    band_hz: Optional[Sequence[float]] = None,
 ) -> Axes:
     """Image of ``(bands, frames)`` with time in seconds (frame index × hop / rate).
 
     ``hop_length`` (samples) and ``sample_rate`` (Hz) must be those of the transform,
-    otherwise the time axis lies.
+    otherwise the time axis lies. ``band_hz`` (one centre frequency per band, e.g.
+    ``features.mel_band_edges(cfg)[1:-1]``) labels a few bands with their frequency too.
     """
     spec = _numpy(spec)
     if spec.ndim != 2:
@@ -87,9 +90,92 @@ def plot_spectrogram(
         extent=(0.0, seconds, -0.5, spec.shape[0] - 0.5),
     )
     ax.set(xlabel="time (s)", ylabel=ylabel, title=title)
+    if band_hz is not None:
+        label_bands_in_hz(ax, band_hz)
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label=unit, pad=0.01)
     return ax
+
+
+def label_bands_in_hz(ax: Axes, band_hz: Sequence[float], n_ticks: int = 6) -> None:
+    """Tick ``n_ticks`` bands of a ``(bands, frames)`` image as "band (frequency)"."""
+    band_hz = _numpy(band_hz)
+    bands = np.linspace(0, len(band_hz) - 1, n_ticks).round().astype(int)
+    ax.set_yticks(bands, [f"{b} ({_hz(band_hz[b])})" for b in bands])
+    ax.set_ylabel(f"{ax.get_ylabel()} (centre)")
+
+
+def _hz(freq: float) -> str:
+    return f"{freq / 1000:.1f} kHz" if freq >= 1000 else f"{freq:.0f} Hz"
+
+
+def plot_frame_layout(
+    starts: Mapping[str, np.ndarray], win_length: int, sample_rate: int, wave=None,
+    ax: Optional[Axes] = None, title: str = "Where the first frames sit",
+) -> Axes:
+    """Each convention's first frames as bars over time (ms), optionally over the waveform.
+
+    ``starts`` maps a convention's name to the first sample of each of its frames in the
+    signal (``features.frame_starts``; negative where a frame reaches into the padding).
+    """
+    ax = _axes(ax, figsize=(9, 1.0 + 0.5 * len(starts)))
+    to_ms = 1000.0 / sample_rate
+    for row, (name, first) in enumerate(starts.items()):
+        first = _numpy(first)
+        step = 0.75 / len(first)  # a staircase: one sub-row per frame, so overlaps stay visible
+        for i, start in enumerate(first):
+            ax.broken_barh([(start * to_ms, win_length * to_ms)], (row + 0.1 + i * step, 0.8 * step),
+                           color=f"C{row}")
+        ax.text(first.min() * to_ms, row + 0.95, name, fontsize=8, va="top")
+    if wave is not None:
+        wave = _numpy(wave)
+        span = int(np.ceil(max(f.max() for f in starts.values()) + win_length))
+        t = np.arange(min(span, wave.size)) * to_ms
+        peak = np.abs(wave[: t.size]).max() or 1.0
+        ax.plot(t, len(starts) + 0.5 + 0.45 * wave[: t.size] / peak, lw=0.6, color="k")
+    ax.axvline(0, color="k", lw=0.8, ls=":")
+    ax.set(xlabel="time (ms); the dotted line is the first sample", yticks=[], title=title)
+    return ax
+
+
+def plot_mel_scales(max_hz: float, scales: Mapping[str, np.ndarray], ax: Optional[Axes] = None) -> Axes:
+    """Mel against Hz for each scale: ``scales`` maps a name to the mel values of
+    ``np.linspace(0, max_hz, n)`` (``features.hz_to_mel``). The scales count in different units
+    (HTK reaches 2840 mel at 8 kHz, Slaney 45), so each is drawn as a share of its value at
+    ``max_hz``: equal spacing on this axis is what equal spacing in mel means."""
+    ax = _axes(ax, figsize=(5, 3))
+    for name, mel in scales.items():
+        mel = _numpy(mel)
+        ax.plot(np.linspace(0, max_hz, mel.size), mel / mel[-1], label=f"{name} (top: {mel[-1]:.0f} mel)")
+    ax.axvline(1000, color="grey", lw=0.6, ls=":")
+    ax.set(xlabel="frequency (Hz)", ylabel=f"mel / mel({max_hz:g} Hz)",
+           title="Hz to mel (dotted: 1 kHz, where Slaney turns logarithmic)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_frame(
+    frame, window, spectra: Mapping[str, np.ndarray], sample_rate: int, n_fft: int,
+) -> Figure:
+    """One frame ``(W,)`` before and after ``window``, and the spectra ``(n_fft//2 + 1,)`` of the
+    named versions in dB re the loudest bin, so leakage is seen on a real signal."""
+    frame, window = _numpy(frame), _numpy(window)
+    fig, (ax_frame, ax_spectrum) = plt.subplots(1, 2, figsize=(11, 3))
+    t_ms = np.arange(frame.size) * 1000.0 / sample_rate
+    ax_frame.plot(t_ms, frame, lw=0.7, label="frame")
+    ax_frame.plot(t_ms, frame * window, lw=0.7, label="windowed")
+    ax_frame.set(xlabel="time within frame (ms)", ylabel="amplitude", title="One frame")
+    ax_frame.legend(fontsize=8)
+    hz = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
+    peak = max(float(_numpy(power).max()) for power in spectra.values()) or 1.0
+    for name, power in spectra.items():
+        db = 10 * np.log10(np.maximum(_numpy(power) / peak, 1e-12))
+        ax_spectrum.plot(hz, db, lw=0.8, label=name)
+    ax_spectrum.set(xlabel="frequency (Hz)", ylabel="dB re the loudest bin", ylim=(-100, 5),
+                    title="Its power spectrum: leakage fills the gaps")
+    ax_spectrum.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def plot_frames(frames, sample_rate: int, ax: Optional[Axes] = None, title: str = "Frames") -> Axes:
@@ -149,24 +235,46 @@ def plot_patch_grid(
     spec = _numpy(spec)
     ax = _axes(ax)
     ax.imshow(spec, origin="lower", aspect="auto", interpolation="nearest")
-    for i, (f0, t0) in enumerate(boxes):
-        filled = i in highlight
-        ax.add_patch(Rectangle(
-            (t0 - 0.5, f0 - 0.5), patch_size, patch_size, fill=filled,
-            alpha=0.35 if filled else 0.8, lw=0.6, edgecolor="cyan", facecolor="cyan",
-        ))
+    corners = np.asarray(boxes, dtype=float).reshape(-1, 2)[:, ::-1] - 0.5  # (N, 2): (t0, f0)
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]]) * patch_size  # (4, 2)
+    outlines = corners[:, None, :] + square  # (N, 4, 2): one mesh for every patch
+    ax.add_collection(PolyCollection(outlines, facecolors="none", edgecolors="cyan", lw=0.6,
+                                     alpha=0.8))
+    filled = [i for i in highlight if i < len(outlines)]
+    if filled:
+        ax.add_collection(PolyCollection(outlines[filled], facecolors="cyan", edgecolors="cyan",
+                                         alpha=0.35, lw=0.6))
     ax.set(xlabel="frame", ylabel="mel band", title=title)
     return ax
 
 
+DIVERGING = ("coolwarm", "RdBu_r", "bwr", "seismic")  # colour maps whose middle means 0
+
+
+def colour_limits(values: np.ndarray, cmap: str, limits: Optional[tuple[float, float]]) -> tuple:
+    """``(vmin, vmax)``: ``limits`` when given; for a diverging map, symmetric about 0 so that
+    white means 0; otherwise None (auto-scaled to the data: say so in the title)."""
+    if limits is not None:
+        return limits
+    if cmap in DIVERGING:
+        extent = float(np.abs(values).max()) or 1.0
+        return -extent, extent
+    return None, None
+
+
 def plot_token_map(
     values, grid: tuple[int, int], ax: Optional[Axes] = None, title: str = "",
-    cmap: str = "viridis", label: str = "",
+    cmap: str = "viridis", label: str = "", limits: Optional[tuple[float, float]] = None,
 ) -> Axes:
-    """Show one value per patch token ``(f_patches * t_patches,)`` laid out on the patch grid."""
+    """Show one value per patch token ``(f_patches * t_patches,)`` laid out on the patch grid.
+
+    ``limits`` fixes the colour scale (see ``colour_limits``; diverging maps centre on 0).
+    """
     values = _numpy(values).reshape(grid)
     ax = _axes(ax)
-    image = ax.imshow(values, origin="lower", aspect="auto", cmap=cmap, interpolation="nearest")
+    vmin, vmax = colour_limits(values, cmap, limits)
+    image = ax.imshow(values, origin="lower", aspect="auto", cmap=cmap, interpolation="nearest",
+                      vmin=vmin, vmax=vmax)
     ax.figure.colorbar(image, ax=ax, label=label, pad=0.01)
     ax.set(xlabel="time patch", ylabel="frequency patch", title=title)
     return ax
@@ -174,12 +282,15 @@ def plot_token_map(
 
 def plot_matrix(
     matrix, ax: Optional[Axes] = None, title: str = "", xlabel: str = "", ylabel: str = "",
-    cmap: str = "viridis", label: str = "",
+    cmap: str = "viridis", label: str = "", limits: Optional[tuple[float, float]] = None,
 ) -> Axes:
-    """A labelled heat map of any 2-D array (e.g. attention weights ``(tokens, tokens)``)."""
+    """A labelled heat map of any 2-D array (e.g. attention weights ``(tokens, tokens)``);
+    ``limits`` as in ``plot_token_map``."""
     matrix = _numpy(matrix)
     ax = _axes(ax)
-    image = ax.imshow(matrix, aspect="auto", cmap=cmap, interpolation="nearest")
+    vmin, vmax = colour_limits(matrix, cmap, limits)
+    image = ax.imshow(matrix, aspect="auto", cmap=cmap, interpolation="nearest", vmin=vmin,
+                      vmax=vmax)
     ax.figure.colorbar(image, ax=ax, label=label, pad=0.01)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
@@ -241,21 +352,39 @@ def plot_per_class_f1(f1, class_names: Sequence[str], ax: Optional[Axes] = None,
     return ax
 
 
-def plot_fold_protocol(fold_ids: Sequence[int], ax: Optional[Axes] = None) -> Axes:
-    """Which folds train (with a validation share carved out), and which one tests, per round."""
+def plot_fold_protocol(fold_ids: Sequence[int], val_fraction: float = 0.2,
+                       ax: Optional[Axes] = None) -> Axes:
+    """Per round, which fold tests, and how validation is taken, as ``fold_split`` does it.
+
+    Left: the folds, one of them testing. Right: the other folds pooled into one set of
+    training clips, of which one group-stratified part (about ``val_fraction``, whole
+    recordings, every class) validates; the rest trains. No fold is sliced on its own.
+    """
     folds = list(fold_ids)
-    ax = _axes(ax, figsize=(6, 0.45 * len(folds) + 1))
-    colours = {"train": "#4c72b0", "test": "#dd8452"}
+    n = len(folds)
+    ax = _axes(ax, figsize=(9, 0.45 * n + 1.2))
+    colours = {"train": "#4c72b0", "test": "#dd8452", "val": "#55a868"}
+    pool_x, pool_w = n + 1.0, 4.0  # where the pooled training clips are drawn, and how wide
     for row, test_fold in enumerate(folds):
         for col, fold in enumerate(folds):
             role = "test" if fold == test_fold else "train"
             ax.add_patch(Rectangle((col, row), 0.95, 0.8, color=colours[role]))
-            if role == "train":  # the validation share taken from each training fold
-                ax.add_patch(Rectangle((col + 0.76, row), 0.19, 0.8, color="#55a868"))
-            ax.text(col + 0.38, row + 0.4, f"{fold}", ha="center", va="center", color="white")
-    ax.set(xlim=(0, len(folds)), ylim=(len(folds), 0), xticks=[],
-           yticks=np.arange(len(folds)) + 0.4, yticklabels=[f"round {f}" for f in folds],
-           title="Folds: blue trains, green validates (early stopping), orange tests")
+            ax.text(col + 0.47, row + 0.4, f"{fold}", ha="center", va="center", color="white")
+        ax.annotate("", xy=(pool_x - 0.1, row + 0.4), xytext=(n + 0.1, row + 0.4),
+                    arrowprops=dict(arrowstyle="->", lw=0.8))
+        train_w = pool_w * (1 - val_fraction)
+        ax.add_patch(Rectangle((pool_x, row), train_w, 0.8, color=colours["train"]))
+        ax.add_patch(Rectangle((pool_x + train_w, row), pool_w - train_w, 0.8, color=colours["val"]))
+        others = ",".join(str(f) for f in folds if f != test_fold)
+        ax.text(pool_x + train_w / 2, row + 0.4, f"folds {others} pooled: train", ha="center",
+                va="center", color="white", fontsize=8)
+        ax.text(pool_x + train_w + (pool_w - train_w) / 2, row + 0.4, "val", ha="center",
+                va="center", color="white", fontsize=8)
+    ax.set(xlim=(0, pool_x + pool_w), ylim=(n, 0), xticks=[],
+           yticks=np.arange(n) + 0.4, yticklabels=[f"round {f}" for f in folds],
+           title=(f"Orange tests. The other folds are pooled; {val_fraction:.0%} of their "
+                  "recordings (grouped by source,\nstratified by class) validate for early "
+                  "stopping (green), the rest train (blue)"))
     for spine in ax.spines.values():
         spine.set_visible(False)
     return ax

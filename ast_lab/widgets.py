@@ -7,48 +7,67 @@ Each explorer is a thin set of sliders over a plain, tested function (``fbank_vi
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
+from typing import Optional
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from IPython.display import display
 from matplotlib.figure import Figure
 
 from ast_lab.config import FbankConfig
-from ast_lab.features import fbank
+from ast_lab.features import fbank, mel_band_edges, pad_or_crop_frames
+from ast_lab.metrics import FoldResult
 from ast_lab.models.patches import patch_boxes, patch_grid
 from ast_lab.plotting import plot_learning_curves, plot_patch_grid, plot_spectrogram
-from ast_lab.training import EpochEnd
+from ast_lab.training import FOLD_RESULT, EpochEnd
 
 
 def fbank_view(wave: np.ndarray, cfg: FbankConfig) -> tuple[Figure, str]:
     """Log-mel spectrogram of one waveform ``(samples,)`` under ``cfg``, and a summary line.
 
-    The summary states the frame count and the output shape ``(n_mels, frames)``.
+    The mel axis is labelled with band indices and their centre frequencies. The summary states
+    the frame count and the output shape ``(n_mels, frames)``.
     """
     spec = fbank(wave, cfg)  # (n_mels, frames)
     unit = {"db": "dB", "ln": "ln(power)", "none": "power"}[cfg.log]
     fig, ax = plt.subplots(figsize=(8, 3))
     title = (f"{cfg.window} {cfg.win_ms:g} ms / hop {cfg.hop_ms:g} ms, n_fft {cfg.n_fft}, "
-             f"{cfg.n_mels} {cfg.mel_scale} mels {cfg.fmin:g}-{cfg.fmax or cfg.nyquist:g} Hz")
+             f"{cfg.n_mels} {cfg.mel_scale} mels {cfg.fmin:g}-{cfg.fmax or cfg.nyquist:g} Hz, "
+             f"norm {cfg.mel_norm}, linear in {cfg.mel_domain}")
     plot_spectrogram(spec, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate, ax=ax,
-                     title=title, unit=unit)
+                     title=title, unit=unit, band_hz=mel_band_edges(cfg)[1:-1])
     summary = f"{spec.shape[1]} frames; output shape (n_mels, frames) = {tuple(spec.shape)}"
     return fig, summary
 
 
-def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
-    """Sliders for window type, window/hop (ms), n_fft, n_mels, fmin/fmax, mel scale and the log floor
-    (``top_db``: how far below the clip's peak the dB image is clipped).
+def _covering(options: list, value) -> list:
+    """``options`` with ``value`` added, sorted, so a widget can start from any config."""
+    return sorted(set(options) | {value})
 
-    ``wave`` must be sampled at ``cfg.sample_rate``; every redraw calls ``fbank_view``.
+
+def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
+    """Controls for window type, window/hop (ms), n_fft, n_mels, fmin/fmax, and the three
+    independent mel choices: the Hz-to-mel formula (``mel_scale``), area normalisation
+    (``mel_norm``) and whether triangles are linear in Hz or in mel (``mel_domain``; Kaldi's
+    filterbank is htk + no norm + mel). The dB floor (``top_db``: how far below the clip's peak
+    the image is clipped) only acts on dB logs, so it is disabled for ``log="ln"``.
+
+    Every range covers the starting ``cfg``. Figures redraw when a slider is released, not on
+    every drag tick. ``wave`` must be sampled at ``cfg.sample_rate``; redraws call ``fbank_view``.
     """
     nyquist = cfg.nyquist
 
-    def redraw(window, win_ms, hop_ms, n_fft, n_mels, fmin, fmax, mel_scale, top_db):
+    def redraw(window, win_ms, hop_ms, n_fft, n_mels, fmin, fmax, mel_scale, mel_norm,
+               mel_domain, top_db):
         trial = dataclasses.replace(
             cfg, window=window, win_ms=win_ms, hop_ms=hop_ms, n_fft=n_fft, n_mels=n_mels,
-            fmin=fmin, fmax=fmax, mel_scale=mel_scale, top_db=top_db,
+            fmin=fmin, fmax=fmax, mel_scale=mel_scale, mel_norm=None if mel_norm == "none" else mel_norm,
+            mel_domain=mel_domain,
+            top_db=top_db if cfg.log == "db" else cfg.top_db,
         )
         try:
             fig, summary = fbank_view(wave, trial)
@@ -59,17 +78,28 @@ def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
         plt.close(fig)
         print(summary)
 
+    released = dict(continuous_update=False)
+    fmax = cfg.fmax or nyquist
     controls = dict(
         window=widgets.Dropdown(options=["hann", "hamming", "povey", "rectangular"], value=cfg.window),
-        win_ms=widgets.FloatSlider(value=cfg.win_ms, min=5, max=100, step=5, description="window ms"),
-        hop_ms=widgets.FloatSlider(value=cfg.hop_ms, min=2.5, max=50, step=2.5, description="hop ms"),
-        n_fft=widgets.Dropdown(options=[256, 512, 1024, 2048], value=cfg.n_fft),
-        n_mels=widgets.IntSlider(value=cfg.n_mels, min=16, max=256, step=16),
-        fmin=widgets.FloatSlider(value=cfg.fmin, min=0, max=nyquist / 4, step=10),
-        fmax=widgets.FloatSlider(value=cfg.fmax or nyquist, min=nyquist / 4, max=nyquist, step=100),
+        win_ms=widgets.FloatSlider(value=cfg.win_ms, min=min(5, cfg.win_ms), max=max(100, cfg.win_ms),
+                                   step=2.5, description="window ms", **released),
+        hop_ms=widgets.FloatSlider(value=cfg.hop_ms, min=min(2.5, cfg.hop_ms), max=max(50, cfg.hop_ms),
+                                   step=2.5, description="hop ms", **released),
+        n_fft=widgets.Dropdown(options=_covering([256, 512, 1024, 2048, 4096], cfg.n_fft),
+                               value=cfg.n_fft),
+        n_mels=widgets.IntSlider(value=cfg.n_mels, min=min(16, cfg.n_mels), max=max(256, cfg.n_mels),
+                                 step=8, **released),
+        fmin=widgets.FloatSlider(value=cfg.fmin, min=0, max=nyquist, step=10, **released),
+        fmax=widgets.FloatSlider(value=fmax, min=0, max=nyquist, step=10, **released),
         mel_scale=widgets.ToggleButtons(options=["slaney", "htk"], value=cfg.mel_scale),
-        top_db=widgets.FloatSlider(value=cfg.top_db or 80.0, min=20, max=120, step=10,
-                                   description="floor (dB)"),
+        mel_norm=widgets.ToggleButtons(options=[("unit area (slaney)", "slaney"), ("peak 1", "none")],
+                                       value=cfg.mel_norm or "none", description="mel_norm"),
+        mel_domain=widgets.ToggleButtons(options=[("linear in Hz", "hz"), ("linear in mel", "mel")],
+                                         value=cfg.mel_domain, description="mel_domain"),
+        top_db=widgets.FloatSlider(value=cfg.top_db or 80.0, min=20, max=max(120, cfg.top_db or 0),
+                                   step=10, description="floor (dB)", disabled=cfg.log != "db",
+                                   tooltip="only dB logs are clipped", **released),
     )
     return widgets.interactive(redraw, **controls)
 
@@ -82,18 +112,25 @@ def patch_view(spec: np.ndarray, patch_size: int, fstride: int, tstride: int) ->
     fig, ax = plt.subplots(figsize=(8, 3))
     first_row = range(min(3, t_patches))  # fill a few neighbours so the overlap shows
     plot_patch_grid(spec, boxes, patch_size, ax=ax, highlight=list(first_row),
-                    title=f"{patch_size}x{patch_size} patches, strides {fstride}/{tstride}")
+                    title=f"{n_mels} x {n_frames} input, {patch_size}x{patch_size} patches, "
+                          f"strides {fstride}/{tstride}")
     summary = (f"grid {f_patches} x {t_patches} = {f_patches * t_patches} patches "
                f"-> {f_patches * t_patches + 2} tokens with [CLS] and [DIST]")
     return fig, summary
 
 
 def patch_explorer(spec: np.ndarray) -> widgets.Widget:
-    """Sliders for patch size and the two strides over ``patch_view``."""
+    """Sliders for the input length (frames: cropped, or padded with the spectrogram's minimum),
+    patch size and the two strides over ``patch_view``; redraws on release.
 
-    def redraw(patch_size, fstride, tstride):
+    At 512 frames a 128-band spectrogram gives the paper's ESC-50 grid, 12 x 50 = 600 patches.
+    """
+    spec = torch.as_tensor(spec)
+
+    def redraw(n_frames, patch_size, fstride, tstride):
+        sized = pad_or_crop_frames(spec, n_frames).numpy()  # (n_mels, n_frames)
         try:
-            fig, summary = patch_view(spec, patch_size, fstride, tstride)
+            fig, summary = patch_view(sized, patch_size, fstride, tstride)
         except ValueError as error:
             print(f"invalid setting: {error}")
             return
@@ -101,31 +138,54 @@ def patch_explorer(spec: np.ndarray) -> widgets.Widget:
         plt.close(fig)
         print(summary)
 
+    released = dict(continuous_update=False)
+    frames = spec.shape[-1]
     return widgets.interactive(
         redraw,
-        patch_size=widgets.IntSlider(value=16, min=4, max=32, step=2),
-        fstride=widgets.IntSlider(value=10, min=2, max=32),
-        tstride=widgets.IntSlider(value=10, min=2, max=32),
+        n_frames=widgets.IntSlider(value=frames, min=16, max=max(1024, frames), step=8,
+                                   description="frames", **released),
+        patch_size=widgets.IntSlider(value=16, min=4, max=32, step=2, **released),
+        fstride=widgets.IntSlider(value=10, min=2, max=32, **released),
+        tstride=widgets.IntSlider(value=10, min=2, max=32, **released),
     )
-
 
 
 class LiveCurves:
     """A ``cross_validate``/``train_fold`` callback that redraws the learning curves in place
-    after every epoch (one output cell, updated; headless runs just render the last state)."""
+    after every epoch (one output cell, updated; headless runs just render the last state).
 
-    def __init__(self) -> None:
-        self.histories: dict[int, dict[str, list[float]]] = {}
+    With ``out_dir`` (the run's folder) it also draws the folds a resumed run reads back from
+    disk instead of training them: at once when created, and beside every new epoch.
+    """
+
+    def __init__(self, out_dir: Optional[str | Path] = None) -> None:
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.histories: dict[int, dict[str, list[float]]] = self.saved_histories()
         self.handle = None
+        if self.histories:
+            self.show(plot_learning_curves(self.histories), "folds read back from disk")
+
+    def saved_histories(self) -> dict[int, dict[str, list[float]]]:
+        """The history of every finished fold saved under ``out_dir``, by test fold."""
+        if self.out_dir is None:
+            return {}
+        saved = {}
+        for path in sorted(self.out_dir.glob(f"*-fold*/{FOLD_RESULT}")):
+            fold = FoldResult.from_dict(json.loads(path.read_text())["result"])
+            saved[fold.test_fold] = fold.history
+        return saved
 
     def __call__(self, end: EpochEnd) -> None:
-        self.histories[end.test_fold] = end.history
+        self.histories = {**self.saved_histories(), **self.histories, end.test_fold: end.history}
         fig = plot_learning_curves(self.histories)
         best = end.history["val_acc"][end.best_epoch]
         status = (f"best validation accuracy {best:.2f}" if np.isfinite(best)
                   else f"training accuracy {end.history['train_acc'][-1]:.2f}")
-        fig.suptitle(f"{end.model.upper()}: fold {end.test_fold}, epoch {end.epoch + 1}, "
-                     f"{status}", y=1.04)
+        self.show(fig, f"{end.model.upper()}: fold {end.test_fold}, epoch {end.epoch + 1}, {status}")
+
+    def show(self, fig: Figure, title: str) -> None:
+        """Display ``fig`` titled ``title`` in this callback's output, replacing the last one."""
+        fig.suptitle(title, y=1.04)
         if self.handle is None:
             self.handle = display(fig, display_id=True)
         else:

@@ -62,16 +62,19 @@ plotting.plot_waveform(wave, cfg.sample_rate, title="Rising chirp in background 
 # * Kaldi (`snip_edges`, what the AST authors used) starts at sample 0 and drops the tail that
 #   does not fill a window: `1 + (N − win) // hop` frames.
 #
-# For ESC-50's 5 s clips that is 501 versus 498 frames; the paper pads 498 up to 512
-# (and AudioSet's 10 s, 998 frames, up to 1024).
+# For ESC-50's 5 s clips that is 501 versus 498 frames. The AST then pads (or crops) every
+# clip to a **fixed length chosen per dataset**, its recipes' `target_length`: 512 frames for
+# ESC-50, 1024 for AudioSet's 10 s (998 frames). The length is a setting, not a rule such as
+# "the next power of two"; here it is `FbankConfig.target_frames`.
 
 # %%
 five_seconds = 5 * cfg.sample_rate
 for center in (True, False):
     n = features.num_frames(five_seconds, cfg.win_length, cfg.hop_length, cfg.n_fft, center)
-    print(f"center={center!s:5}: {n} frames -> padded to {features.paper_target_frames(n)}")
+    print(f"center={center!s:5}: {n} frames")
+print("the AST recipe pads ESC-50 clips to", FbankConfig.kaldi_like().target_frames, "frames")
 ten_seconds = features.frames_for_seconds(10.0, FbankConfig.kaldi_like(target_frames=None))
-print(f"10 s, Kaldi: {ten_seconds} frames -> padded to {features.paper_target_frames(ten_seconds)}")
+print(f"10 s, Kaldi: {ten_seconds} frames (AudioSet's target_length is 1024)")
 print("librosa agrees on the centred count:",
       librosa.feature.melspectrogram(y=np.zeros(five_seconds), sr=cfg.sample_rate, n_fft=cfg.n_fft,
                                      hop_length=cfg.hop_length, win_length=cfg.win_length).shape[1])
@@ -83,19 +86,43 @@ print("frames:", tuple(frames.shape), "= (batch, frames, win_length)")
 plotting.plot_frames(frames[0, 100:104], cfg.sample_rate, title="Four consecutive frames (25 ms each, 10 ms apart)");
 
 # %% [markdown]
+# Where do the frames sit? Centred frame *t* is centred on sample *t·hop*, so the first one
+# reaches 12.5 ms into the zero padding before the signal starts; Kaldi's first frame starts
+# at sample 0. Both then step 10 ms.
+
+# %%
+starts = {f"center={center} ({name})": features.frame_starts(5, cfg.win_length, cfg.hop_length,
+                                                               cfg.n_fft, center)
+          for center, name in ((True, "librosa"), (False, "Kaldi snip-edges"))}
+plotting.plot_frame_layout(starts, cfg.win_length, cfg.sample_rate, wave=wave,
+                           title="The first five frames of each convention over the waveform");
+
+# %% [markdown]
 # ## Windows, and the paper's "Hamming"
 # Cutting a frame out abruptly smears energy across the spectrum (leakage). A **window** tapers
-# each frame to zero at its edges. The four shapes below trade a narrow main lobe (sharp
-# frequency resolution) against low side lobes (little leakage).
+# each frame towards zero at its edges. The four shapes below trade a narrow main lobe (sharp
+# frequency resolution) against low side lobes (little leakage):
+#
+# * **rectangular**: no taper at all (the abrupt cut);
+# * **Hann**: `0.5 − 0.5 cos(2πn/D)`, which reaches 0 at the edges;
+# * **Hamming**: `0.54 − 0.46 cos(2πn/D)`, which stops at **0.08**, not 0. That step at the
+#   edges is why its far side lobes stay up around −45 dB, while Hann's, which tapers to 0,
+#   keep falling;
+# * **povey**: Kaldi's default, a Hann window raised to the power 0.85 (a little fuller in the
+#   middle, still 0 at the edges).
+#
+# A window is *periodic* (D = N: one period of a cosine of period N, librosa's and scipy's
+# `fftbins=True`) or *symmetric* (D = N − 1: first and last sample equal, numpy's `np.hanning`,
+# Kaldi's choice). All four below are periodic, as librosa uses them.
 #
 # The AST paper says it uses a *Hamming* window, but its code calls
 # `torchaudio.compliance.kaldi.fbank(..., window_type='hanning')`: a **symmetric Hann**
-# window. Our `FbankConfig.kaldi_like()` follows the code. Hann's side lobes fall away fast;
-# Hamming's first side lobe is lower but the rest stay flat around −45 dB.
+# window. Our `FbankConfig.kaldi_like()` follows the code (`window="hann", periodic=False`).
 
 # %%
 windows = {name: features.window_function(name, cfg.win_length, periodic=True)
            for name in ("rectangular", "hann", "hamming", "povey")}
+print("first sample of each window:", {name: round(float(w[0]), 3) for name, w in windows.items()})
 plotting.plot_windows(windows, cfg.n_fft);
 
 # %%
@@ -109,10 +136,18 @@ for name in ("hann", "hamming"):
 # ## The power spectrum
 # Each windowed frame goes through a real FFT of `n_fft` = 512 points (zero-padded from 400),
 # giving 257 frequency bins 31.25 Hz apart. Squared magnitudes are the **power spectrum**.
-# Shown in dB, the chirp's rising line and its noise floor are plain to see.
+# Shown in dB, the chirp's rising line and its noise floor are plain to see. First, one frame:
+# cut out bare (rectangular), its single tone leaks into every bin; Hann-windowed, the energy
+# stays near the tone and the noise floor shows between.
 
 # %%
 window = features.make_window(cfg)
+frame = frames[0, 100]  # (win_length,): one frame of the chirp
+spectra = {name: features.power_spectrum(frame[None, None], taper, cfg.n_fft)[0, 0]  # (bins,)
+           for name, taper in (("rectangular", torch.ones_like(window)), ("hann", window))}
+plotting.plot_frame(frame, window, spectra, cfg.sample_rate, cfg.n_fft);
+
+# %%
 power = features.power_spectrum(frames, window, cfg.n_fft)  # (batch, frames, n_fft//2 + 1)
 print("power spectrum:", tuple(power.shape), "= (batch, frames, bins)")
 plotting.plot_spectrogram(10 * torch.log10(power[0].T + 1e-10), hop_length=cfg.hop_length,
@@ -123,9 +158,24 @@ plotting.plot_spectrogram(10 * torch.log10(power[0].T + 1e-10), hop_length=cfg.h
 # ## The mel filterbank
 # Hearing resolves low frequencies finely and high ones coarsely. The **mel scale** models
 # that; 128 triangular filters equally spaced in mel pool the 257 FFT bins into 128 bands.
-# Two mel formulas exist (HTK's `2595·log10(1 + f/700)` and Slaney's, linear below 1 kHz),
-# and Slaney's normalisation scales each triangle to unit area, so wide high bands do not
-# dominate. Ours must equal librosa's, filter for filter.
+# A filterbank is three independent choices, each a field of `FbankConfig`:
+#
+# * the **scale** (`mel_scale`): HTK's `2595·log10(1 + f/700)`, or Slaney's, linear below
+#   1 kHz and logarithmic above;
+# * the **normalisation** (`mel_norm`): Slaney's scales each triangle to unit area, so that wide
+#   high bands do not dominate; `None` leaves every peak at 1. Despite the shared name it does
+#   not depend on the Slaney *scale*: either scale can have either norm;
+# * the **domain** (`mel_domain`): triangles linear in Hz (librosa) or in mel (Kaldi).
+#
+# librosa's default is Slaney scale + Slaney norm + Hz; Kaldi's filterbank, which the AST uses,
+# is HTK scale + no norm + mel. The two scales side by side:
+
+# %%
+hz = np.linspace(0, cfg.nyquist, 400)
+plotting.plot_mel_scales(cfg.nyquist, {scale: features.hz_to_mel(hz, scale) for scale in ("htk", "slaney")});
+
+# %% [markdown]
+# Ours must equal librosa's, filter for filter.
 
 # %%
 fb = features.mel_filterbank(cfg)  # (n_mels, n_fft//2 + 1)
@@ -145,8 +195,9 @@ assert np.allclose(fb.numpy(), reference_fb, rtol=1e-6, atol=1e-10)
 # %%
 mel = features.apply_mel_filterbank(power, fb)  # (batch, n_mels, frames)
 logmel = features.to_log(mel, "db", top_db=cfg.top_db)  # (batch, n_mels, frames), dB
+band_hz = features.mel_band_edges(cfg)[1:-1]  # (n_mels,) centre of each band, Hz
 plotting.plot_spectrogram(logmel[0], hop_length=cfg.hop_length, sample_rate=cfg.sample_rate,
-                          title="Log-mel spectrogram (dB)");
+                          title="Log-mel spectrogram (dB)", band_hz=band_hz);
 
 # %% [markdown]
 # The whole chain is `features.fbank`. With the same settings it reproduces librosa's
@@ -184,8 +235,8 @@ fig.tight_layout()
 # ## The AST recipe (Kaldi conventions)
 # `FbankConfig.kaldi_like()` is what the AST authors fed their model: symmetric Hann,
 # pre-emphasis 0.97, per-frame DC removal, snip-edges framing, HTK mel from 20 Hz with
-# triangles in mel space, natural log, padded to a power-of-two frame count. The picture
-# barely changes; the numbers (and the frame count) do.
+# triangles in mel space and no area norm, natural log, padded to 512 frames. Below, the same
+# clip both ways, side by side.
 #
 # One surprise: with 128 mels over a 512-point FFT, the lowest triangles (20–100 Hz) are
 # narrower than the 31.25 Hz bin spacing, and filter 3 catches no bin at all. In the
@@ -198,9 +249,30 @@ with warnings.catch_warnings(record=True) as caught:
     kaldi_spec = features.fbank(wave, kaldi)
 for warning in caught:
     print("warning:", warning.message)
-print("librosa-like:", tuple(features.fbank(wave, cfg).shape), " kaldi-like:", tuple(kaldi_spec.shape))
+print("librosa-like:", tuple(ours.shape), " kaldi-like:", tuple(kaldi_spec.shape))
+fig, axes = plt.subplots(1, 2, figsize=(12, 3), sharey=True)
+plotting.plot_spectrogram(ours, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate, ax=axes[0],
+                          title="librosa-like (Slaney, dB)", band_hz=band_hz)
 plotting.plot_spectrogram(kaldi_spec, hop_length=kaldi.hop_length, sample_rate=kaldi.sample_rate,
-                          unit="ln(power)", title="Kaldi-style FBANK (natural log)");
+                          ax=axes[1], unit="ln(power)", title="Kaldi-like (HTK from 20 Hz, ln)",
+                          band_hz=features.mel_band_edges(kaldi)[1:-1])
+fig.tight_layout()
+
+# %% [markdown]
+# ## Padding to a fixed length, and what the padding sounds like
+# `FbankConfig.target_frames` pads (or crops) every spectrogram to that many frames, before
+# normalising, as the AST does; `pad_value` is what the new frames hold. `None` means the
+# spectrogram's own minimum, i.e. silence in its units. The AST pads with **0 in ln units**
+# (`kaldi_like()` copies that with `pad_value=0.0`). But ln(power) = 0 means power 1, and
+# silence here sits at the floor ln(ε) = ln(1.19e-7) ≈ −15.9: the padding is *loud*, louder
+# than most of the clip, a bright block after every short clip, not a silent one.
+
+# %%
+padded = features.fbank(wave, FbankConfig.kaldi_like(target_frames=256))  # (n_mels, 256), ln
+print(f"clip: {kaldi_spec.shape[1]} frames, values {kaldi_spec.min():.1f} .. {kaldi_spec.max():.1f}"
+      f" ln(power); floor ln(eps) = {np.log(np.finfo(np.float32).eps):.1f}; pad value 0.0")
+plotting.plot_spectrogram(padded, hop_length=kaldi.hop_length, sample_rate=kaldi.sample_rate,
+                          unit="ln(power)", title="Kaldi-like, padded to 256 frames with 0 (ln)");
 
 # %% [markdown]
 # ## Every class of the built-in set
@@ -215,9 +287,90 @@ plotting.plot_spectrogram_grid(features.fbank(clips, cfg), SYNTHETIC_CLASSES,
 
 # %% [markdown]
 # ## Explore
-# Move the sliders: a longer window sharpens frequency and blurs time; a smaller hop adds
-# frames; fewer mels coarsen the image. The line under the plot gives the frame count and
-# the output shape. (A window longer than `n_fft` is refused with the reason.)
+# Move the sliders (the picture redraws when you let go): a longer window sharpens frequency
+# and blurs time; a smaller hop adds frames; fewer mels coarsen the image. The mel scale, the
+# area norm and the triangles' domain switch separately. The floor (`top_db`) only clips dB
+# images, so it is disabled for ln settings. The line under the plot gives the frame count
+# and the output shape. (A window longer than `n_fft` is refused with the reason.)
 
 # %%
 fbank_explorer(wave, cfg)
+
+# %% [markdown]
+# ## Exercises
+# Write each function below in place of its `raise NotImplementedError`, then run the cell:
+# the grader runs it on several inputs, edge cases included, compares it with
+# `ast_lab.features` and names the first difference with a hint. (Worked solutions:
+# `ast_lab/exercises/solutions.py`; try first.)
+#
+# **1. The frame count, both conventions.** `center=True` is librosa's, `center=False` Kaldi's
+# snip-edges.
+
+# %%
+from ast_lab.exercises.logmel import check_frame_count, check_hz_to_mel, check_triangle
+
+
+def frame_count(n_samples: int, win_length: int, hop_length: int, n_fft: int, center: bool) -> int:
+    """Number of frames of a signal of ``n_samples`` (all lengths in samples)."""
+    raise NotImplementedError  # your code here
+
+
+check_frame_count(frame_count)
+
+# %% [markdown]
+# **2. Hz to mel, HTK's formula**, for an array of frequencies of any shape.
+
+# %%
+def hz_to_mel_htk(freq_hz: np.ndarray) -> np.ndarray:
+    """Frequencies in Hz (any shape) -> mel on HTK's scale, float64, same shape."""
+    raise NotImplementedError  # your code here
+
+
+check_hz_to_mel(hz_to_mel_htk)
+
+# %% [markdown]
+# **3. One triangular filter**, linear in Hz, with peak 1 at the centre and no area
+# normalisation, evaluated at any frequencies.
+
+# %%
+def triangular_filter(freqs_hz: np.ndarray, left_hz: float, centre_hz: float,
+                      right_hz: float) -> np.ndarray:
+    """Weights ``(n_freqs,)``: 0 outside (left, right), rising to 1 at the centre, then falling."""
+    raise NotImplementedError  # your code here
+
+
+check_triangle(triangular_filter)
+
+# %% [markdown]
+# ## Summary
+# We built the FBANK one step at a time: frames (two counting conventions), a window, the power
+# spectrum, a mel filterbank, the log, padding to a fixed length and normalisation, and checked
+# each step against librosa. The Kaldi recipe the AST uses differs from librosa's in values
+# only (window, framing, mel scale, norm and domain, log, padding), all fields of
+# `FbankConfig`.
+#
+# **The one idea to keep:** a spectrogram is a stack of choices, and each one (window, framing,
+# mel scale, log, pad value) changes the numbers the model sees; a model trained on one recipe
+# must be fed the same recipe.
+#
+# ## Questions to think about
+# 1. With 128 mels over a 512-point FFT, Kaldi's lowest filter catches no FFT bin. Which of
+#    n_fft, n_mels and fmin would you change to fix it, and what does each cost?
+# 2. The AST pads short clips with 0 in ln units, louder than most of the clip. What could a
+#    network learn from that bright block, and would the spectrogram's minimum be better?
+# 3. A 25 ms window is 400 samples, the FFT 512. What do the 112 zeros add to the spectrum, and
+#    what can they not add?
+# 4. Why must the dataset mean and standard deviation come from the training folds only?
+#
+# ## Further reading
+# * Gong, Chung, Glass, *AST: Audio Spectrogram Transformer* (Interspeech 2021,
+#   arXiv:2104.01778), §2.1: the 128-band log-mel input, 25 ms window every 10 ms.
+# * Kaldi's `compute-fbank-feats` and its options (`src/feat/feature-fbank.h`,
+#   `feature-window.h`: `snip-edges`, `window-type=povey`, `preemphasis-coefficient`,
+#   `remove-dc-offset`), and `torchaudio.compliance.kaldi.fbank`, which the AST calls.
+# * Young et al., *The HTK Book*, §5.4 "Filterbank Analysis": the HTK mel formula and
+#   triangles in mel.
+# * Slaney, *Auditory Toolbox* (Interval Research Technical Report 1998-010), `mfcc.m`: the
+#   Slaney mel scale and area normalisation; librosa's `filters.mel` (`htk`, `norm`).
+# * Harris, "On the use of windows for harmonic analysis with the discrete Fourier transform"
+#   (Proc. IEEE 66(1), 1978), §IV–V: main lobes, side lobes, Hann against Hamming.

@@ -51,8 +51,23 @@ scores = q @ k.T / math.sqrt(d)  # (T, T): token i's query against token j's key
 weights = scores.softmax(dim=-1)  # (T, T), rows sum to 1
 out = weights @ v  # (T, d): each token's weighted average of values
 print("row sums:", weights.sum(-1))
-plotting.plot_matrix(weights, title="Attention weights", xlabel="key token", ylabel="query token",
-                     label="weight");
+plotting.plot_matrix(weights, title="Attention weights (colour scale fixed at 0 to 1)",
+                     xlabel="key token", ylabel="query token", label="weight", limits=(0, 1));
+
+# %% [markdown]
+# ## What √d prevents
+# With unit-variance queries and keys, a dot product over *d* dimensions has standard deviation
+# √d. Without the division, wide heads give scores tens of units apart, and softmax
+# **saturates**: almost all weight lands on one key and the gradient through the others
+# vanishes. Divided by √d, the scores keep a spread near 1 at every width.
+
+# %%
+for width in (4, 64, 1024):
+    q_wide, k_wide, v_wide = torch.randn(3, 16, width).unbind(0)  # 16 tokens
+    raw = (q_wide @ k_wide.T).softmax(dim=-1)  # (16, 16), no scaling
+    _, scaled = scaled_dot_product(q_wide, k_wide, v_wide)  # (16, 16), / sqrt(width)
+    print(f"d={width:5}: score std {(q_wide @ k_wide.T).std():6.1f} | largest weight per row, "
+          f"mean: unscaled {raw.max(-1).values.mean():.2f}, scaled {scaled.max(-1).values.mean():.2f}")
 
 # %% [markdown]
 # The library's `scaled_dot_product` is these three lines; PyTorch's fused
@@ -96,8 +111,10 @@ assert torch.allclose(manual, fused, atol=1e-5) and torch.allclose(manual, torch
 # ## Attention over a spectrogram
 # A small AST on a clip of the built-in set. For each head of the first block, the map shows
 # how much the [CLS] token attends to each patch, laid out on the patch grid under the
-# spectrogram. Untrained, attention is diffuse; it has learned nothing to look for yet.
-# Notebook 04 trains the model.
+# spectrogram. Untrained, attention is nearly uniform: every weight is within a few per cent
+# of 1/T (T tokens). With an auto-scaled colour bar that noise would look like structure, so
+# the maps show the **deviation from uniform in per cent, on a fixed scale centred at 0**
+# (white = exactly uniform). Notebook 04 trains the model.
 
 # %%
 cfg = FbankConfig(normalize="per_sample")
@@ -112,9 +129,12 @@ print(f"{len(maps)} blocks, each {tuple(maps[0].shape)} = (batch, heads, tokens,
 fig, axes = plt.subplots(1, 1 + maps[0].shape[1], figsize=(14, 2.6))
 plotting.plot_spectrogram(spec, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate,
                           ax=axes[0], title="click train", colorbar=False)
+n_tokens = maps[0].shape[-1]
+deviation = (maps[0][0, :, 0, 2:] * n_tokens - 1) * 100  # (heads, patches): [CLS] row, % from 1/T
+print(f"largest deviation from uniform: {deviation.abs().max():.1f} %")
 for head, ax in enumerate(axes[1:]):
-    cls_to_patches = maps[0][0, head, 0, 2:]  # [CLS] row, patch columns
-    plotting.plot_token_map(cls_to_patches, grid, ax=ax, title=f"block 0, head {head}")
+    plotting.plot_token_map(deviation[head], grid, ax=ax, title=f"block 0, head {head}",
+                            cmap="coolwarm", limits=(-10, 10), label="% from uniform")
 fig.tight_layout()
 
 # %% [markdown]
@@ -138,8 +158,91 @@ assert torch.allclose(out, block(tokens_in), atol=1e-6)
 
 # %% [markdown]
 # ## The whole model
-# Every stage's output shape, from the spectrogram to the logits.
+# Notebook 02 made the tokens; this notebook built the blocks that read them. Here is every
+# stage's output shape, from the spectrogram to the logits: patches, tokens with positions,
+# the blocks, the final norm, the head.
 
 # %%
 print(model)
 rows = trace_shapes(model, spec[None])
+
+# %% [markdown]
+# ## Exercises
+# Write each function below in place of its `raise NotImplementedError`, then run the cell:
+# the grader compares it with `ast_lab.models.attention` on several inputs, edge cases
+# included, and names the first difference with a hint. (Worked solutions:
+# `ast_lab/exercises/solutions.py`.)
+#
+# **1. Scaled dot-product attention**, for inputs `(..., T, d)` with any leading axes.
+
+# %%
+from ast_lab.exercises.attention import check_attention, check_heads, check_masked_attention
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``q, k, v (..., T, d)`` -> ``(out (..., T, d), weights (..., T, T))``, rows summing to 1."""
+    raise NotImplementedError  # your code here
+
+
+check_attention(attention)
+
+# %% [markdown]
+# **2. Splitting and merging heads.** Each head gets a contiguous slice of `hs = C // nh`
+# channels; merging puts the heads' outputs side by side again.
+
+# %%
+def split(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """``(B, T, C) -> (B, num_heads, T, C // num_heads)``."""
+    raise NotImplementedError  # your code here
+
+
+def merge(y: torch.Tensor) -> torch.Tensor:
+    """``(B, nh, T, hs) -> (B, T, nh * hs)``; the inverse of ``split``."""
+    raise NotImplementedError  # your code here
+
+
+check_heads(split, merge)
+
+# %% [markdown]
+# **3. A padding mask.** Clips of different lengths padded to one length should not attend to
+# the padding: no query may put weight on a key whose `key_mask` is False.
+
+# %%
+def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``q, k, v (B, T, d)``, ``key_mask (B, T)`` bool (True: a real token) -> (out, weights)."""
+    raise NotImplementedError  # your code here
+
+
+check_masked_attention(masked_attention)
+
+# %% [markdown]
+# ## Summary
+# We computed attention by hand, `softmax(Q Kᵀ / √d) V`, saw what the √d prevents (a saturated
+# softmax), split the width into heads and merged them back, checked the written-out module
+# against PyTorch's fused kernel and `nn.MultiheadAttention`, and assembled the pre-norm
+# encoder block and the whole AST.
+#
+# **The one idea to keep:** attention is a weighted average whose weights are computed from
+# the data; everything else in the block (norms, residuals, the MLP) keeps those averages
+# trainable when stacked.
+#
+# ## Questions to think about
+# 1. The AST attends to padded frames too (it uses no mask). What does that cost on short
+#    clips, and why might it matter less than it seems?
+# 2. Attention's cost grows with the square of the token count. Where in the AST would you cut
+#    tokens first: fewer mels, larger strides, or shorter clips?
+# 3. A CNN builds in locality and translation invariance; attention has to learn them. Why does
+#    that make the CNN win on a small dataset (notebook 04), and what could close the gap?
+# 4. Untrained maps are within a few per cent of uniform. What would a trained [CLS] map have to
+#    look like for you to believe it "looks at" the sound event?
+#
+# ## Further reading
+# * Vaswani et al., *Attention Is All You Need* (arXiv:1706.03762), §3.2.1 (scaled dot-product
+#   attention and the reason for √d), §3.2.2 (multi-head attention).
+# * Gong, Chung, Glass, *AST* (arXiv:2104.01778), §2.1: the encoder, 12 blocks of 12 heads, and
+#   the [CLS] output used for classification.
+# * Xiong et al., *On Layer Normalization in the Transformer Architecture* (arXiv:2002.04745):
+#   why pre-norm blocks train without warm-up tricks.
+# * Dosovitskiy et al., *ViT* (arXiv:2010.11929), §4.5 and Appendix D.8: attention distance and
+#   attention maps of trained models.

@@ -180,3 +180,70 @@ if wrong and (fsdd_root / "meta" / "esc50.csv").is_file():
                        hop_length=fsdd.fbank.hop_length, sample_rate=fsdd.fbank.sample_rate);
 elif wrong:
     display(Image(SAVED / "ast-distilled" / "misclassified.png"))
+
+# %% [markdown]
+# ## Exercises
+# Write each function below in place of its `raise NotImplementedError`, then run the cell:
+# the grader checks it against `ast_lab.data.splits.fold_split` and `ast_lab.metrics` and names
+# the first problem with a hint. (Worked solutions: `ast_lab/exercises/solutions.py`.)
+#
+# **1. A fold split with no leaks.** The test set is the test fold; from the other folds hold
+# out about `val_fraction` of each class's *recordings* (`sources`: clips cut from one
+# recording stay on one side) for validation. A right answer is not unique, so the grader
+# checks what every right answer must satisfy.
+
+# %%
+from ast_lab.exercises.folds import check_fold_split, check_macro_f1
+
+
+def split_by_source(folds: np.ndarray, targets: np.ndarray, sources: np.ndarray, test_fold: int,
+                    val_fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clip indices ``(train, val, test)``; ``folds``, ``targets``, ``sources`` are ``(n_clips,)``."""
+    raise NotImplementedError  # your code here
+
+
+check_fold_split(split_by_source)
+
+# %% [markdown]
+# **2. Macro F1 from a confusion matrix** (rows: true class, columns: predicted), as the
+# results table reports it: every class counts equally, also one that is never predicted.
+
+# %%
+def macro_f1(confusion: np.ndarray) -> float:
+    """Macro-averaged F1 of a ``(C, C)`` matrix of counts."""
+    raise NotImplementedError  # your code here
+
+
+check_macro_f1(macro_f1)
+
+# %% [markdown]
+# ## Summary
+# We ran 5-fold cross-validation of a CNN and an AST: each fold tests once, early stopping
+# watches a validation part of the pooled training folds that shares no recording with
+# training, and every number in the table is computed from saved test predictions. Then we
+# looked at where the AST errs and what its positional embeddings learned.
+#
+# **The one idea to keep:** a result is only as honest as its split; the test fold decides
+# nothing during training, and clips of one recording never sit on both sides of a line.
+#
+# ## Questions to think about
+# 1. Why does the CNN beat the AST on little data, and which of pretraining, distillation or
+#    augmentation would you try first to close the gap?
+# 2. What would the validation score look like if clips of one recording were split between
+#    training and validation, and why would the test score not follow it?
+# 3. The spread over five folds is a sample standard deviation. How many folds would you need
+#    before a 0.5-point difference between two recipes means something?
+# 4. Macro F1 and accuracy agree on a balanced test fold. When would they part, and which
+#    would you report?
+#
+# ## Further reading
+# * Piczak, *ESC: Dataset for Environmental Sound Classification* (ACM MM 2015), §2–3: the
+#   dataset, its five folds, and why clips of one recording share a fold.
+# * Park et al., *SpecAugment* (arXiv:1904.08779), §2: frequency and time masking.
+# * Zhang et al., *mixup: Beyond Empirical Risk Minimization* (arXiv:1710.09412), §2.
+# * Touvron et al., *DeiT* (arXiv:2012.12877), §4: hard distillation through the [DIST] token,
+#   the recipe `ast-distilled` uses.
+# * Gong, Chung, Glass, *AST* (arXiv:2104.01778), §3.2: ESC-50 and Speech Commands, the
+#   5-fold protocol and the effect of pretraining.
+# * Varma, Simon, *Bias in error estimation when using cross-validation for model selection*
+#   (BMC Bioinformatics 2006): why the test fold must not pick the model.

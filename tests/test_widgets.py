@@ -91,3 +91,76 @@ def test_live_curves_title_says_what_picks_the_weights(monkeypatch):
     curves(EpochEnd("ast", 2, 1, no_val, best_epoch=1))
     assert shown == ["AST: fold 1, epoch 2, best validation accuracy 0.55",
                      "AST: fold 2, epoch 2, training accuracy 0.60"]
+
+
+def _control(explorer, description):
+    return next(c for c in explorer.children if getattr(c, "description", "") == description)
+
+
+def test_fbank_explorer_covers_its_config_and_redraws_on_release():
+    cfg = FbankConfig.kaldi_like(n_fft=4096, win_ms=200.0, fmin=3000.0, target_frames=None)
+    explorer = fbank_explorer(_chirp(), cfg)
+    assert _control(explorer, "n_fft").value == 4096 and _control(explorer, "fmin").value == 3000.0
+    assert _control(explorer, "window ms").value == 200.0
+    assert not _control(explorer, "hop ms").continuous_update
+    assert _control(explorer, "floor (dB)").disabled  # ln logs are floored, not clipped
+    assert _control(explorer, "mel_norm").value == "none" and _control(explorer, "mel_domain").value == "mel"
+    plt.close("all")
+
+
+def test_fbank_explorer_switches_mel_scale_norm_and_domain_separately(capsys):
+    explorer = fbank_explorer(_chirp(), FbankConfig(n_mels=32))
+    _control(explorer, "mel_norm").value = "none"
+    explorer.update()
+    assert "invalid" not in capsys.readouterr().out
+    _control(explorer, "mel_domain").value = "mel"
+    explorer.update()
+    assert "32 frames" not in capsys.readouterr().out  # redrew, without an error
+    plt.close("all")
+
+
+def test_patch_explorer_can_reach_the_papers_600_patches(capsys):
+    spec = np.random.default_rng(0).normal(size=(128, 200)).astype(np.float32)
+    explorer = patch_explorer(spec)
+    _control(explorer, "frames").value = 512
+    explorer.update()
+    assert "12 x 50 = 600 patches" in capsys.readouterr().out
+    plt.close("all")
+
+
+def test_patch_grid_is_one_mesh_not_a_rectangle_per_patch():
+    spec = np.zeros((128, 1024), dtype=np.float32)
+    fig, _ = patch_view(spec, 4, 2, 2)  # 63 x 511 = 32,193 patches
+    ax = fig.axes[0]
+    assert len(ax.patches) == 0 and len(ax.collections) == 2
+    plt.close(fig)
+
+
+def test_live_curves_draw_the_folds_a_resumed_run_reads_back(monkeypatch, tmp_path):
+    import json
+
+    from ast_lab.metrics import FoldResult, Predictions
+    from ast_lab.training import FOLD_RESULT
+
+    history = {"train_loss": [2.0], "train_acc": [0.3], "val_loss": [2.1], "val_acc": [0.25],
+               "lr": [1e-3]}
+    predictions = Predictions(np.array([0]), np.array([1]), np.array([1]), np.array([[0.2, 0.8]]))
+    finished = FoldResult("ast", 1, 2, history, 0, False, 0.0, 1.0, 8, 2, predictions, 1.0)
+    (tmp_path / "ast-fold1").mkdir()
+    (tmp_path / "ast-fold1" / FOLD_RESULT).write_text(json.dumps({"result": finished.to_dict()}))
+    titles = []
+
+    class Handle:
+        def update(self, fig):
+            titles.append(fig._suptitle.get_text())
+
+    def fake_display(fig, display_id=False):
+        titles.append(fig._suptitle.get_text())
+        return Handle()
+
+    monkeypatch.setattr(widgets_module, "display", fake_display)
+    curves = LiveCurves(tmp_path)
+    assert list(curves.histories) == [1] and titles == ["folds read back from disk"]
+    curves(EpochEnd("ast", 2, 0, history, best_epoch=0))
+    assert sorted(curves.histories) == [1, 2] and len(titles) == 2
+    plt.close("all")

@@ -101,6 +101,19 @@ def pool(tokens: Tensor, pooling: str) -> Tensor:
     raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")
 
 
+def tokens_with_positions(
+    patches: Tensor, cls_token: Tensor, dist_token: Tensor, pos_embed: Tensor
+) -> Tensor:
+    """Put [CLS] and [DIST] in front of the patch tokens and add every token's position.
+
+    ``patches (B, N, D)``, ``cls_token`` and ``dist_token (1, 1, D)``, ``pos_embed (1, 2 + N, D)``
+    -> ``(B, 2 + N, D)``: token 0 is [CLS], token 1 [DIST], then the patches in grid order.
+    """
+    B = patches.shape[0]
+    prefix = [cls_token.expand(B, -1, -1), dist_token.expand(B, -1, -1)]  # 2 x (B, 1, D)
+    return torch.cat([*prefix, patches], dim=1) + pos_embed  # (B, 2 + N, D)
+
+
 class AST(nn.Module):
     """Audio Spectrogram Transformer: ``(B, n_mels, frames)`` log-mels -> ``(B, classes)`` logits.
 
@@ -150,12 +163,9 @@ class AST(nn.Module):
 
     def embed(self, spec: Tensor) -> Tensor:
         """Spectrograms -> tokens ``(B, 2 + N, D)``: [CLS], [DIST], patches, each + its position."""
-        x = self.patch_embed(spec)  # (B, N, D)
-        B = x.shape[0]
-        cls = self.cls_token.expand(B, -1, -1)  # (B, 1, D)
-        dist = self.dist_token.expand(B, -1, -1)  # (B, 1, D)
-        x = torch.cat([cls, dist, x], dim=1)  # (B, 2 + N, D)
-        return self.pos_drop(x + self.pos_embed)  # (B, 2 + N, D)
+        patches = self.patch_embed(spec)  # (B, N, D)
+        tokens = tokens_with_positions(patches, self.cls_token, self.dist_token, self.pos_embed)
+        return self.pos_drop(tokens)  # (B, 2 + N, D)
 
     def forward_features(self, spec: Tensor) -> Tensor:
         """Spectrograms -> encoded, normalised tokens ``(B, 2 + N, D)``."""

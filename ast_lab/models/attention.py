@@ -13,25 +13,48 @@ less memory, faster). The tests check they agree, and agree with ``nn.MultiheadA
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 
 def scaled_dot_product(
-    q: Tensor, k: Tensor, v: Tensor, dropout_p: float = 0.0
+    q: Tensor, k: Tensor, v: Tensor, dropout_p: float = 0.0, mask: Optional[Tensor] = None
 ) -> tuple[Tensor, Tensor]:
     """Attention by hand: ``q, k, v (..., T, hs) -> out (..., T, hs), weights (..., T, T)``.
 
     ``weights[..., i, j]`` is how much token ``i`` attends to token ``j``; each row sums to 1.
     Dividing the scores by ``sqrt(hs)`` keeps their variance near 1 whatever the head size, so
     the softmax does not saturate. ``dropout_p`` drops attention weights (pass 0 in eval mode);
-    the returned weights are the ones before dropout, for plotting.
+    the returned weights are the ones before dropout, for plotting. ``mask`` (bool, broadcastable
+    to ``(..., T, T)``, as the boolean ``attn_mask`` of ``F.scaled_dot_product_attention``) is
+    False where token ``i`` must not attend to token ``j``, e.g. padding keys: their scores
+    become -inf, so their weights are exactly 0 (notebook 03's exercise; AST itself attends to
+    every token, padded frames included).
     """
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., T, T)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))  # (..., T, T)
     weights = scores.softmax(dim=-1)  # (..., T, T), rows sum to 1
     out = F.dropout(weights, p=dropout_p, training=dropout_p > 0) @ v  # (..., T, hs)
     return out, weights
+
+
+def split_heads(x: Tensor, num_heads: int) -> Tensor:
+    """Give each head its slice of the width: ``(B, T, C) -> (B, nh, T, C // nh)``.
+
+    Head ``h`` holds channels ``h*hs : (h+1)*hs``; the view is (B, T, nh, hs), then heads move
+    in front of tokens so that attention runs over the token axis of every head at once.
+    """
+    B, T, C = x.shape
+    return x.view(B, T, num_heads, C // num_heads).transpose(1, 2)  # (B, nh, T, hs)
+
+
+def merge_heads(y: Tensor) -> Tensor:
+    """Put the heads side by side again: ``(B, nh, T, hs) -> (B, T, nh * hs)``."""
+    B, nh, T, hs = y.shape
+    return y.transpose(1, 2).reshape(B, T, nh * hs)  # (B, T, C)
 
 
 def dropout_or_identity(p: float) -> nn.Module:
@@ -69,20 +92,17 @@ class MultiHeadSelfAttention(nn.Module):
 
     def split_heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Tokens -> queries, keys and values, one slice per head: each ``(B, nh, T, hs)``."""
-        B, T, C = x.shape
-        qkv = self.qkv(x).view(B, T, 3, self.num_heads, self.head_size)  # (B, T, 3, nh, hs)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
-        return q, k, v
+        q, k, v = self.qkv(x).chunk(3, dim=-1)  # 3 x (B, T, C)
+        return tuple(split_heads(t, self.num_heads) for t in (q, k, v))  # 3 x (B, nh, T, hs)
 
     def forward(self, x: Tensor) -> Tensor:
-        B, T, C = x.shape
         q, k, v = self.split_heads(x)  # (B, nh, T, hs) each
         dropout_p = self.attn_drop if self.training else 0.0
         if self.fused:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)  # (B, nh, T, hs)
         else:
             y, _ = scaled_dot_product(q, k, v, dropout_p)  # (B, nh, T, hs)
-        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, nh * hs): heads side by side again
+        y = merge_heads(y)  # (B, T, nh * hs): heads side by side again
         return self.proj_drop(self.proj(y))  # (B, T, C)
 
     def attention_weights(self, x: Tensor) -> Tensor:

@@ -1,0 +1,12 @@
+"""Graded exercises: each notebook ends with stubs a learner fills in and one call that grades each.
+
+    grading    the shared machinery: run the learner's function, compare, explain (``Feedback``)
+    logmel     notebook 01: frame counts, Hz to mel (HTK), one mel triangle
+    patches    notebook 02: the patch count, patches by ``unfold``, tokens and positions
+    attention  notebook 03: scaled dot-product attention, splitting/merging heads, a padding mask
+    folds      notebook 04: a fold split without leaking recordings, macro F1
+    solutions  worked solutions, out of the learner's way (the tests run them through the graders)
+
+Every grader compares with the package's own implementation (``ast_lab.features``,
+``ast_lab.models``, ``ast_lab.data.splits``, ``ast_lab.metrics``), never with a copy of it.
+"""
