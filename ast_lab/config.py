@@ -131,8 +131,8 @@ class ASTConfig:
     attn_drop_rate: float = 0.0  # dropout on attention weights
     drop_path_rate: float = 0.1  # stochastic depth, linearly increasing over blocks
     num_classes: int = 50  # ESC-50
-    pooling: Literal["tokens", "mean", "distilled"] = "tokens"  # one head on the mean of
-    # [CLS]+[DIST] (paper) or of the patches; "distilled": DeiT's two heads, [CLS] for the labels and
+    pooling: Literal["tokens", "mean", "max", "distilled"] = "tokens"  # one head on the mean of
+    # [CLS]+[DIST] (paper), the mean of the patches or their channel-wise maximum; "distilled": DeiT's two heads, [CLS] for the labels and
     # [DIST] for a teacher's, averaged at inference (``TrainConfig.distillation``)
     fused_attention: bool = True  # use F.scaled_dot_product_attention (same maths, faster)
 

@@ -67,7 +67,7 @@ def test_wrong_length_says_what_was_expected():
         micro()(torch.randn(1, 64, 120))
 
 
-@pytest.mark.parametrize("pooling", ["tokens", "mean"])
+@pytest.mark.parametrize("pooling", ["tokens", "mean", "max"])
 def test_gradients_reach_every_parameter(pooling):
     model = micro(pooling=pooling, drop_path_rate=0.0).train()
     spec = torch.randn(4, 64, 100)
@@ -82,11 +82,14 @@ def test_pooling_reads_the_right_tokens():
     tokens = torch.randn(2, 7, 4)  # [CLS], [DIST], 5 patches
     torch.testing.assert_close(pool(tokens, "tokens"), (tokens[:, 0] + tokens[:, 1]) / 2)
     torch.testing.assert_close(pool(tokens, "mean"), tokens[:, 2:].mean(dim=1))
+    torch.testing.assert_close(pool(tokens, "max"), tokens[:, 2:].amax(dim=1))
+    tokens[:, :2] = 10.0  # [CLS] and [DIST] above every patch: "max" must still ignore them
+    assert (pool(tokens, "max") < 10).all()
     with pytest.raises(ValueError, match="unknown pooling"):
-        micro(pooling="max")
+        micro(pooling="median")
 
 
-@pytest.mark.parametrize("pooling", ["tokens", "mean"])
+@pytest.mark.parametrize("pooling", ["tokens", "mean", "max"])
 def test_forward_is_features_then_head(pooling):
     model = micro(pooling=pooling).eval()
     spec = torch.randn(2, 64, 100)

@@ -39,7 +39,7 @@ from .patches import PatchEmbed
 from .transformer import Encoder
 
 NUM_PREFIX_TOKENS = 2  # [CLS] and [DIST], in front of the patch tokens
-POOLINGS = ("tokens", "mean", "distilled")
+POOLINGS = ("tokens", "mean", "max", "distilled")
 
 
 def trunc_normal(tensor: Tensor, std: float = 0.02) -> Tensor:
@@ -90,12 +90,16 @@ def resize_pos_embed(
 def pool(tokens: Tensor, pooling: str) -> Tensor:
     """One vector per clip from the encoder's tokens: ``(B, 2 + N, D) -> (B, D)``.
 
-    ``"tokens"``: the mean of [CLS] and [DIST] (the paper); ``"mean"``: the mean of the patches.
+    ``"tokens"``: the mean of [CLS] and [DIST] (the paper); ``"mean"``: the mean of the patches;
+    ``"max"``: each channel's maximum over the patches, as the CNN pools (a short event in a
+    long quiet clip then counts as much as one that fills it).
     """
     if pooling == "tokens":
         return tokens[:, :NUM_PREFIX_TOKENS].mean(dim=1)  # (B, D)
     if pooling == "mean":
         return tokens[:, NUM_PREFIX_TOKENS:].mean(dim=1)  # (B, D)
+    if pooling == "max":
+        return tokens[:, NUM_PREFIX_TOKENS:].amax(dim=1)  # (B, D)
     if pooling == "distilled":
         raise ValueError('pooling="distilled" has two heads: use AST.heads, not pool')
     raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")
