@@ -134,6 +134,9 @@ class ASTConfig:
     pooling: Literal["tokens", "mean", "max", "distilled"] = "tokens"  # one head on the mean of
     # [CLS]+[DIST] (paper), the mean of the patches or their channel-wise maximum; "distilled": DeiT's two heads, [CLS] for the labels and
     # [DIST] for a teacher's, averaged at inference (``TrainConfig.distillation``)
+    label_pooling: Literal["cls", "max"] = "cls"  # pooling="distilled": the label head reads
+    # [CLS] (DeiT), or the patches' channel-wise maximum (as pooling="max"); [DIST] keeps the
+    # teacher's head either way
     fused_attention: bool = True  # use F.scaled_dot_product_attention (same maths, faster)
 
     @classmethod

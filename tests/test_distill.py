@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -92,3 +93,16 @@ def test_distilled_ast_has_two_heads_and_outputs_their_mean():
     with pytest.raises(ValueError, match="two heads"):
         plain.forward_heads(spec)
     assert math.isfinite(model(spec).sum().item())
+
+
+def test_label_head_can_read_the_patches_maximum_while_dist_keeps_its_token():
+    cfg = ASTConfig.preset("micro", n_mels=32, n_frames=40, embed_dim=32, depth=1, num_heads=2,
+                           num_classes=5, pooling="distilled", label_pooling="max")
+    model = AST(cfg).eval()
+    spec = torch.randn(2, 32, 40)
+    tokens = model.forward_features(spec)
+    label_logits, dist_logits = model.forward_heads(spec)
+    torch.testing.assert_close(label_logits, model.head(tokens[:, 2:].amax(dim=1)))
+    torch.testing.assert_close(dist_logits, model.head_dist(tokens[:, 1]))
+    with pytest.raises(ValueError, match="label_pooling"):
+        AST(dataclasses.replace(cfg, label_pooling="mean"))

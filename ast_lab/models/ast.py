@@ -129,6 +129,8 @@ class AST(nn.Module):
         super().__init__()
         if cfg.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {cfg.pooling!r}; choose one of {POOLINGS}")
+        if cfg.label_pooling not in ("cls", "max"):
+            raise ValueError(f"unknown label_pooling {cfg.label_pooling!r}; choose cls or max")
         self.cfg = cfg
         D = cfg.embed_dim
         self.patch_embed = PatchEmbed(
@@ -183,14 +185,16 @@ class AST(nn.Module):
         return self.head(pool(tokens, self.cfg.pooling))  # (B, num_classes)
 
     def heads(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """``pooling="distilled"``: encoded tokens -> ``([CLS] logits, [DIST] logits)``, each
-        ``(B, num_classes)``; training reads both, one for the labels, one for the teacher."""
+        """``pooling="distilled"``: encoded tokens -> ``(label logits, [DIST] logits)``, each
+        ``(B, num_classes)``; training reads both, one for the labels, one for the teacher. The
+        label head reads [CLS] (DeiT), or with ``label_pooling="max"`` the patches' maximum."""
         if self.head_dist is None:
             raise ValueError(
                 f'only an AST with pooling="distilled" has two heads; this one pools '
                 f"{self.cfg.pooling!r}"
             )
-        return self.head(tokens[:, 0]), self.head_dist(tokens[:, 1])
+        label_input = tokens[:, 0] if self.cfg.label_pooling == "cls" else pool(tokens, "max")
+        return self.head(label_input), self.head_dist(tokens[:, 1])
 
     def forward_heads(self, spec: Tensor) -> tuple[Tensor, Tensor]:
         """Spectrograms -> ``([CLS] logits, [DIST] logits)``; see ``heads``."""
