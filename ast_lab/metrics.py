@@ -101,6 +101,12 @@ def code_version() -> dict[str, Optional[str]]:
     }
 
 
+def commit_label(version: dict[str, Optional[str]]) -> str:
+    """A result's short commit, marked when the tree had uncommitted changes (for tables)."""
+    label = (version.get("git_commit") or "unknown")[:10]
+    return label + (" (uncommitted changes)" if version.get("git_dirty") else "")
+
+
 def _git(*args: str) -> Optional[str]:
     """``git ARGS`` run in the package's folder: its output, or None outside a checkout."""
     try:

@@ -24,7 +24,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .data import FeatureSet
-from .metrics import Results
+from .metrics import Results, commit_label
 from .recipes import SETTABLE, Recipe, get_recipe, run_with_teacher
 
 LOG_HEADER = (
@@ -132,10 +132,8 @@ def tune(
 
 def _score(recipe: str, settings: dict[str, Any], held_out: int, results: Results) -> TuningScore:
     accuracy = {f.test_fold: float(f.metrics.scores()["accuracy"]) for f in results.folds}
-    commit = (results.version.get("git_commit") or "unknown")[:10]
-    if results.version.get("git_dirty"):
-        commit += " (uncommitted changes)"
-    return TuningScore(recipe, settings, held_out, accuracy, results.seconds / 60, commit)
+    return TuningScore(recipe, settings, held_out, accuracy, results.seconds / 60,
+                       commit_label(results.version))
 
 
 def _renamed(recipe: Recipe, name: str) -> Recipe:

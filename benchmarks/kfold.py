@@ -34,7 +34,7 @@ import torch  # noqa: E402
 
 from ast_lab.cli import add_train_arguments, train_recipe  # noqa: E402
 from ast_lab.data import DownloadError, FeatureSet  # noqa: E402
-from ast_lab.metrics import METRICS, Results, format_mean_std  # noqa: E402
+from ast_lab.metrics import METRICS, Results, commit_label, format_mean_std  # noqa: E402
 from ast_lab.plotting import plot_misclassified  # noqa: E402
 from ast_lab.recipes import Recipe, RunFinished  # noqa: E402
 from ast_lab.training import resolve_device  # noqa: E402
@@ -60,14 +60,10 @@ def device_name(device: str) -> str:
 def results_row(recipe: Recipe, results: Results, device: str) -> str:
     """One markdown row of ``results/<dataset>.md`` for a finished run."""
     summary = results.summary()
-    version = results.version
-    commit = (version.get("git_commit") or "unknown")[:10]
-    if version.get("git_dirty"):
-        commit += " (uncommitted changes)"
     cells = [
         datetime.date.today().isoformat(), recipe.name, results.label,
         str(len(results.folds)), *(format_mean_std(*summary[m]) for m in METRICS),
-        f"{results.seconds / 60:.1f}", device, commit,
+        f"{results.seconds / 60:.1f}", device, commit_label(results.version),
     ]
     return "| " + " | ".join(cells) + " |\n"
 
