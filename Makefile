@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean-venv
+.PHONY: demo test install model clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	AST_LAB_QUICK=1 MPLBACKEND=Agg AST_LAB_HOME=$$(mktemp -d) $(BIN)/python -m pytest
+
+# The shipped model (ast_lab/assets/model): recipe esc10-ast-distilled trained on ESC-10 folds
+# 2-5 (its teacher esc10-cnn first), tested on fold 1, exported with its card.
+ESC10 ?= ../shared/esc10
+model: $(STAMP)
+	$(BIN)/ast-lab train --recipe esc10-ast-distilled --data folder --root $(ESC10) --folds 1 \
+		--out runs/model/esc10-ast-distilled --no-progress
+	$(BIN)/ast-lab export --run runs/model/esc10-ast-distilled --fold 1 \
+		--recipe esc10-ast-distilled --five-fold results/esc10/esc10-ast-distilled
 
 clean-venv:
 	rm -rf $(VENV)

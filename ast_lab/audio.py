@@ -41,7 +41,7 @@ def load_audio(
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError (naming the file): it is empty, unreadable, truncated or corrupt, has no
-            samples, has several channels when ``mono="require"``, or the wrong rate.
+            samples or non-finite ones (NaN, inf), has several channels when ``mono="require"``, or the wrong rate.
     """
     if mono not in ("downmix", "require"):
         raise ValueError(f"mono must be 'downmix' or 'require', got {mono!r}")
@@ -59,6 +59,8 @@ def load_audio(
     n_samples, n_channels = samples.shape
     if n_samples == 0:
         raise ValueError(f"audio file has no samples (zero-length or truncated): {path}")
+    if not np.isfinite(samples).all():  # float files can hold NaN or inf; never clip them to 1
+        raise ValueError(f"audio file holds non-finite samples (NaN or inf): {path}")
     if expected_rate is not None and file_rate != expected_rate:
         raise ValueError(f"{path} is sampled at {file_rate} Hz, expected {expected_rate} Hz")
     if n_channels > 1 and mono == "require":

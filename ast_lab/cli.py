@@ -1,4 +1,4 @@
-"""The ``ast-lab`` command: ``ast-lab features | train | tune | evaluate | demo``.
+"""The ``ast-lab`` command: ``ast-lab features | train | tune | evaluate | demo | predict | export``.
 
 Each subcommand is one ``add_<name>_parser`` block, registered in ``SUBCOMMANDS``, and one
 ``run_<name>(args) -> exit status`` function that the parser block binds with
@@ -30,6 +30,7 @@ from .demo import demo_settings, run_demo  # noqa: E402
 from .metrics import Results, results_table  # noqa: E402
 from .models import build_model, trace_shapes  # noqa: E402
 from .plotting import plot_spectrogram_grid  # noqa: E402
+from .predict import add_export_parser, add_predict_parser  # noqa: E402
 from .recipes import (  # noqa: E402
     RECIPES, Recipe, RunFinished, get_recipe, load_recipe_data, run_with_teacher,
 )
@@ -326,6 +327,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_features_parser, add_train_parser, add_tune_parser, add_evaluate_parser, add_demo_parser,
+    add_predict_parser, add_export_parser,
 ]
 
 
@@ -343,13 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``ast-lab`` console script; returns the exit status.
 
-    Data problems (bad files, missing dataset, failed download) end with a one-line message on
+    Data problems (bad files, a missing dataset or model card, failed download) end with a one-line message on
     stderr and status 1 rather than a traceback.
     """
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, DownloadError) as err:
+    except (ValueError, FileNotFoundError, DownloadError) as err:
         print(f"ast-lab {args.command}: error: {err}", file=sys.stderr)
         return 1
 
