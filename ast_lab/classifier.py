@@ -14,8 +14,7 @@ rate and channel count, and scores it the way the test folds were scored:
   class: a model trained on sounds has nothing true to say about silence.
 
 Build one with ``Classifier.from_run(run_dir)`` (a folder written by ``ast-lab train``) or
-``Classifier.from_card(card)`` (a model card, ``ast_lab.model_card``; the shipped model by
-default).
+``ast_lab.model_card.load_card(card)`` (a model card; the shipped model by default).
 """
 
 from __future__ import annotations
@@ -109,10 +108,10 @@ class Classifier:
         return np.stack([wave[s : s + n] for s in starts])
 
     @torch.no_grad()
-    def probabilities(self, wave: np.ndarray) -> np.ndarray:
-        """``(num_classes,)`` class probabilities of a mono waveform ``(samples,)`` at
-        ``fbank.sample_rate``, averaged over its windows and over the models."""
-        specs = fbank(self.windows(wave), self.fbank)  # (W, n_mels, frames) in dB
+    def probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """``(num_classes,)`` class probabilities of ``windows`` ``(W, clip_samples)`` at
+        ``fbank.sample_rate`` (``self.windows``), averaged over windows and models."""
+        specs = fbank(windows, self.fbank)  # (W, n_mels, frames) in dB
         total = torch.zeros(len(self.class_names))
         for model, (mean, std) in zip(self.models, self.norms):
             logits = model(((specs - mean) / std).unsqueeze(1))  # (W, C)
@@ -125,10 +124,11 @@ class Classifier:
         wave = load_audio(path, self.fbank.sample_rate)  # (samples,) mono at the model's rate
         peak = float(np.max(np.abs(wave)))
         peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
-        probabilities = None if peak_dbfs < SILENCE_DBFS else self.probabilities(wave)
+        windows = self.windows(wave)  # (W, clip_samples)
+        probabilities = None if peak_dbfs < SILENCE_DBFS else self.probabilities(windows)
         return FilePrediction(
             file=str(path), seconds=len(wave) / self.fbank.sample_rate,
-            windows=len(self.windows(wave)), peak_dbfs=peak_dbfs, probabilities=probabilities,
+            windows=len(windows), peak_dbfs=peak_dbfs, probabilities=probabilities,
             class_names=self.class_names, class_targets=self.class_targets)
 
     @classmethod
