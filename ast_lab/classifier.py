@@ -107,14 +107,25 @@ class Classifier:
         starts = list(range(0, len(wave) - n, hop)) + [len(wave) - n]
         return np.stack([wave[s : s + n] for s in starts])
 
+    def normalise(self, specs: torch.Tensor, model: int = 0) -> torch.Tensor:
+        """Log-mels ``(W, n_mels, frames)`` in dB scaled by the training statistics of model
+        number ``model``: what it reads, in standard units."""
+        mean, std = self.norms[model]
+        return (specs - mean) / std  # (W, n_mels, frames)
+
+    def inputs(self, windows: np.ndarray, model: int = 0) -> torch.Tensor:
+        """What model number ``model`` reads for ``windows`` ``(W, clip_samples)`` at
+        ``fbank.sample_rate``: ``(W, n_mels, frames)``, normalised."""
+        return self.normalise(fbank(windows, self.fbank), model)
+
     @torch.no_grad()
     def probabilities(self, windows: np.ndarray) -> np.ndarray:
         """``(num_classes,)`` class probabilities of ``windows`` ``(W, clip_samples)`` at
         ``fbank.sample_rate`` (``self.windows``), averaged over windows and models."""
         specs = fbank(windows, self.fbank)  # (W, n_mels, frames) in dB
         total = torch.zeros(len(self.class_names))
-        for model, (mean, std) in zip(self.models, self.norms):
-            logits = model(((specs - mean) / std).unsqueeze(1))  # (W, C)
+        for index, model in enumerate(self.models):
+            logits = model(self.normalise(specs, index).unsqueeze(1))  # (W, C)
             total += logits.float().softmax(dim=1).mean(dim=0)
         return (total / len(self.models)).numpy()
 

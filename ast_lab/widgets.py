@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from ast_lab.config import FbankConfig
 from ast_lab.features import fbank, mel_band_edges, pad_or_crop_frames
+from ast_lab.listening import ogg_bytes
 from ast_lab.metrics import FoldResult
 from ast_lab.models.patches import patch_boxes, patch_grid
 from ast_lab.plotting import plot_learning_curves, plot_patch_grid, plot_spectrogram
@@ -58,6 +59,7 @@ def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
 
     Every range covers the starting ``cfg``. Figures redraw when a slider is released, not on
     every drag tick. ``wave`` must be sampled at ``cfg.sample_rate``; redraws call ``fbank_view``.
+    A player above the controls plays ``wave``.
     """
     nyquist = cfg.nyquist
 
@@ -101,7 +103,15 @@ def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
                                    step=10, description="floor (dB)", disabled=cfg.log != "db",
                                    tooltip="only dB logs are clipped", **released),
     )
-    return widgets.interactive(redraw, **controls)
+    explorer = widgets.interactive(redraw, **controls)
+    explorer.children = (clip_player(wave, cfg.sample_rate), *explorer.children)
+    return explorer
+
+
+def clip_player(wave: np.ndarray, sample_rate: int) -> widgets.Audio:
+    """A player widget for ``wave`` ``(samples,)`` at ``sample_rate`` Hz (Ogg Vorbis)."""
+    return widgets.Audio(value=ogg_bytes(wave, sample_rate), format="ogg", autoplay=False,
+                         loop=False)
 
 
 def patch_view(spec: np.ndarray, patch_size: int, fstride: int, tstride: int) -> tuple[Figure, str]:

@@ -22,6 +22,9 @@
 # against librosa.
 #
 # waveform → frames → window → power spectrum → mel filterbank → log → normalise
+#
+# *This page was executed with its full settings (nothing here is slow); `make notebooks`
+# refreshes it.*
 
 # %%
 import dataclasses
@@ -31,26 +34,52 @@ import librosa
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import display
 
 from ast_lab import features, plotting
 from ast_lab.config import FbankConfig
-from ast_lab.data import SYNTHETIC_CLASSES, synthesize
+from ast_lab.data import synthesize
+from ast_lab.examples import example_names, example_rate, example_sound, load_example
+from ast_lab.listening import example_player, player, player_table
 from ast_lab.widgets import fbank_explorer
 
 cfg = FbankConfig()  # 16 kHz, 25 ms window, 10 ms hop, n_fft 512, 128 mels
 cfg
 
 # %% [markdown]
-# ## A sound to look at
-# The project ships a synthetic sound set whose classes differ only in spectro-temporal shape.
-# A *rising chirp* is a good first subject: its pitch climbs, so its spectrogram has a
-# visible slope. Two seconds at 16 kHz is 32,000 samples.
+# ## Listen first
+# Two real recordings from ESC-10, the 10-class subset of ESC-50, shipped with the package
+# (`ast_lab.examples`): a dog barking and rain. Play them. The bark is one short event in
+# five seconds of near-silence; the rain fills the whole clip. Telling those two apart is
+# what the rest of the project is about.
+#
+# The files are recorded at 44.1 kHz. The AST hears 16 kHz (`cfg.sample_rate`), so
+# `load_example` resamples; the player plays the file as recorded. Credits for every clip are
+# in `ast_lab/assets/sounds/ATTRIBUTION.md`.
+
+# %%
+for name in ("dog", "rain"):
+    clip = load_example(name, cfg.sample_rate)  # (samples,) float32 at 16 kHz
+    print(f"{name}: {example_sound(name).filename}, recorded at {example_rate(name):,} Hz, "
+          f"{clip.shape[0]:,} samples at {cfg.sample_rate:,} Hz = {clip.shape[0] / cfg.sample_rate:.1f} s")
+    plotting.plot_waveform(clip, cfg.sample_rate, title=f"{name} (ESC-10, fold 1)")
+    plt.show()
+    display(example_player(name))
+    print(example_sound(name).credit())
+
+# %% [markdown]
+# ## A clean sound for the mechanics
+# A real recording mixes many things at once. To see what each step of the transform does,
+# a synthetic *rising chirp* (from the project's built-in sound set) is clearer: its pitch
+# climbs, so its spectrogram has one visible slope. Two seconds at 16 kHz is 32,000 samples.
 
 # %%
 rng = np.random.default_rng(7)
 wave = synthesize("rising_chirp", rng, seconds=2.0, sample_rate=cfg.sample_rate)
 print(wave.shape, wave.dtype, f"peak {np.abs(wave).max():.3f}")
-plotting.plot_waveform(wave, cfg.sample_rate, title="Rising chirp in background noise");
+plotting.plot_waveform(wave, cfg.sample_rate, title="Rising chirp in background noise")
+plt.show()
+player(wave, cfg.sample_rate, label="rising chirp")
 
 # %% [markdown]
 # ## Frames: how many, and where
@@ -197,7 +226,9 @@ mel = features.apply_mel_filterbank(power, fb)  # (batch, n_mels, frames)
 logmel = features.to_log(mel, "db", top_db=cfg.top_db)  # (batch, n_mels, frames), dB
 band_hz = features.mel_band_edges(cfg)[1:-1]  # (n_mels,) centre of each band, Hz
 plotting.plot_spectrogram(logmel[0], hop_length=cfg.hop_length, sample_rate=cfg.sample_rate,
-                          title="Log-mel spectrogram (dB)", band_hz=band_hz);
+                          title="Log-mel spectrogram (dB)", band_hz=band_hz)
+plt.show()
+player(wave, cfg.sample_rate, label="rising chirp")
 
 # %% [markdown]
 # The whole chain is `features.fbank`. With the same settings it reproduces librosa's
@@ -214,6 +245,27 @@ print("shape ours / librosa:", ours.shape, reference.shape)
 print(f"max |ours - librosa| = {np.abs(ours - reference).max():.2e} dB")
 assert np.allclose(ours, reference, atol=1e-3)
 assert np.allclose(ours, logmel[0].numpy(), atol=1e-4)  # the step-by-step chain is fbank
+
+# %% [markdown]
+# ## The same chain on real sounds
+# Now the dog and the rain. The bark is a few bright vertical strokes (a burst of energy
+# across many bands, lasting a few frames) on a dark floor; the rain is a grainy texture over
+# the whole image, strongest in the upper bands. Each player plays the 16-kHz signal the
+# spectrogram was computed from: what the model hears. And librosa agrees on real sound too.
+
+# %%
+real = {name: load_example(name, cfg.sample_rate) for name in ("dog", "rain")}  # (samples,) each
+for name, clip in real.items():
+    spec = features.fbank(clip, cfg)  # (n_mels, frames), dB
+    reference = librosa.power_to_db(librosa.feature.melspectrogram(
+        y=clip, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
+        win_length=cfg.win_length, n_mels=cfg.n_mels), ref=1.0, amin=1e-10, top_db=80.0)
+    print(f"{name}: {tuple(spec.shape)}, max |ours - librosa| = {np.abs(spec.numpy() - reference).max():.1e} dB")
+    assert np.allclose(spec.numpy(), reference, atol=1e-3)
+    plotting.plot_spectrogram(spec, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate,
+                              title=f"{name}: log-mel spectrogram (dB)", band_hz=band_hz)
+    plt.show()
+    display(player(clip, cfg.sample_rate, label=f"{name}, 16 kHz"))
 
 # %% [markdown]
 # ## Normalisation
@@ -275,26 +327,33 @@ plotting.plot_spectrogram(padded, hop_length=kaldi.hop_length, sample_rate=kaldi
                           unit="ln(power)", title="Kaldi-like, padded to 256 frames with 0 (ln)");
 
 # %% [markdown]
-# ## Every class of the built-in set
-# Each class is a shape: lines, slopes, stacks, clicks, bands. Loudness, pitch and onset vary
-# from clip to clip, so only the shape tells the class.
+# ## Ten real classes
+# One clip of each ESC-10 class, all from fold 1. Look before you listen: which are events
+# (a bark, a sneeze, a rooster's call), which are textures (rain, waves, fire), which are
+# periodic (a clock's ticks, a helicopter's blades, a chainsaw's engine)? Then play them.
 
 # %%
-clips = np.stack([synthesize(name, np.random.default_rng(1), seconds=1.0, sample_rate=cfg.sample_rate)
-                  for name in SYNTHETIC_CLASSES])  # (classes, samples)
-plotting.plot_spectrogram_grid(features.fbank(clips, cfg), SYNTHETIC_CLASSES,
-                               hop_length=cfg.hop_length, sample_rate=cfg.sample_rate);
+names = example_names()
+clips = [load_example(name, cfg.sample_rate) for name in names]  # 10 x (samples,), 16 kHz
+plotting.plot_spectrogram_grid([features.fbank(clip, cfg) for clip in clips], names,
+                               hop_length=cfg.hop_length, sample_rate=cfg.sample_rate, ncols=5)
+plt.show()
+player_table(clips, names, cfg.sample_rate)
 
 # %% [markdown]
 # ## Explore
-# Move the sliders (the picture redraws when you let go): a longer window sharpens frequency
-# and blurs time; a smaller hop adds frames; fewer mels coarsen the image. The mel scale, the
-# area norm and the triangles' domain switch separately. The floor (`top_db`) only clips dB
-# images, so it is disabled for ln settings. The line under the plot gives the frame count
-# and the output shape. (A window longer than `n_fft` is refused with the reason.)
+# The explorer works on the dog's bark, a short event, so the trade-off between time and
+# frequency is easy to see (and to hear: the player plays the clip). Move the sliders (the
+# picture redraws when you let go): a longer window sharpens frequency and smears the bark
+# over more frames; a smaller hop adds frames; fewer mels coarsen the image. The mel scale,
+# the area norm and the triangles' domain switch separately. The floor (`top_db`) only clips
+# dB images, so it is disabled for ln settings. The line under the plot gives the frame count
+# and the output shape. (A window longer than `n_fft` is refused with the reason.) The
+# explorer needs a running kernel; on a page that only shows saved outputs, the pictures
+# above stand in for it.
 
 # %%
-fbank_explorer(wave, cfg)
+fbank_explorer(real["dog"], cfg)
 
 # %% [markdown]
 # ## Exercises
@@ -345,7 +404,7 @@ check_triangle(triangular_filter)
 # ## Summary
 # We built the FBANK one step at a time: frames (two counting conventions), a window, the power
 # spectrum, a mel filterbank, the log, padding to a fixed length and normalisation, and checked
-# each step against librosa. The Kaldi recipe the AST uses differs from librosa's in values
+# each step against librosa, on a chirp and on real recordings. The Kaldi recipe the AST uses differs from librosa's in values
 # only (window, framing, mel scale, norm and domain, log, padding), all fields of
 # `FbankConfig`.
 #

@@ -1,0 +1,74 @@
+"""Execute the notebooks and save their outputs into the committed ``.ipynb`` files.
+
+    python scripts/execute_notebooks.py              # all of notebooks/NN_*.py
+    python scripts/execute_notebooks.py notebooks/03_attention.py
+
+Each jupytext ``.py`` script (the source) is run top to bottom in a fresh kernel and written
+to its paired ``.ipynb`` with every output, so the notebooks read on GitHub without running.
+Notebooks 01-03 run with their full settings. Notebook 04 trains, so it runs in quick mode
+(``AST_LAB_QUICK=1``, as the tests do) and says so at its top. A notebook whose file would
+exceed ``MAX_BYTES`` is not written: the script names it and exits non-zero. Runs write into a
+temporary ``AST_LAB_HOME``, never into the user's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jupytext
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+MAX_BYTES = 3 * 2**20  # GitHub shows notebooks up to a few MB; ours stay under 3 MB
+QUICK = {"04_fold_training"}  # notebooks that train: saved from quick mode
+TIMEOUT_S = 1200  # per cell
+
+
+def execute(script: Path, home: Path) -> bytes:
+    """Run ``script`` (a jupytext percent script) in a fresh kernel; the ``.ipynb`` as bytes."""
+    notebook = jupytext.read(script)
+    env = {"AST_LAB_HOME": str(home), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "AST_LAB_QUICK": "1" if script.stem in QUICK else "0"}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    try:
+        NotebookClient(notebook, timeout=TIMEOUT_S, kernel_name="python3",
+                       resources={"metadata": {"path": str(script.parent)}}).execute()
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    return jupytext.writes(notebook, fmt="ipynb").encode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scripts", nargs="*", type=Path,
+                        help="notebook scripts (default: every notebooks/NN_*.py)")
+    args = parser.parse_args(argv)
+    scripts = args.scripts or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="ast-lab-notebooks-") as home:
+        for script in scripts:
+            start = time.perf_counter()
+            data = execute(script.resolve(), Path(home))
+            target = script.with_suffix(".ipynb")
+            mode = "quick" if script.stem in QUICK else "full"
+            if len(data) > MAX_BYTES:
+                print(f"{target}: {len(data) / 2**20:.2f} MB with outputs, over the "
+                      f"{MAX_BYTES / 2**20:.0f} MB limit; not written", file=sys.stderr)
+                failed.append(target)
+                continue
+            target.write_bytes(data)
+            print(f"{target}: executed ({mode}) in {time.perf_counter() - start:.0f} s, "
+                  f"{len(data) / 2**20:.2f} MB")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""What the AST looks at: token attention, max-pool sources and filters, on a fresh model and on
+the shipped one (whose summary tokens and head should find a dog's bark in 5 s of quiet)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from ast_lab import model_plots  # noqa: E402
+from ast_lab.config import ASTConfig  # noqa: E402
+from ast_lab.examples import load_example  # noqa: E402
+from ast_lab.features import fbank  # noqa: E402
+from ast_lab.model_card import load_card  # noqa: E402
+from ast_lab.models import AST  # noqa: E402
+from ast_lab.models.introspection import max_pool_sources, patch_filters, token_attention  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small():
+    torch.manual_seed(0)
+    model = AST(ASTConfig.preset("micro", n_mels=32, n_frames=60, num_classes=3))
+    return model, torch.randn(32, 60)
+
+
+def test_token_attention_is_the_tokens_row_of_each_block_on_the_grid(small):
+    model, spec = small
+    model.eval()
+    maps = model.attention_maps(spec[None])  # eval: drop-path off
+    model.train()
+    for token, row in (("cls", 0), ("dist", 1)):
+        attention = token_attention(model, spec, token)
+        grid = model.patch_embed.grid_size
+        assert attention.shape == (len(maps), model.cfg.num_heads, *grid)
+        expected = torch.stack([m[0, :, row, 2:] for m in maps]).reshape(attention.shape)
+        assert torch.allclose(attention, expected)
+        sums = attention.sum(dim=(-2, -1))
+        assert (sums > 0).all() and (sums < 1).all()  # the two summary tokens take the rest
+    assert model.training  # the mode it was called in is restored
+    with pytest.raises(ValueError, match="unknown token 'patch'"):
+        token_attention(model, spec, "patch")
+    with pytest.raises(ValueError, match="one spectrogram"):
+        token_attention(model, spec.expand(2, -1, -1), "cls")
+
+
+def test_max_pool_sources_count_where_each_channel_peaks(small):
+    model, spec = small
+    sources = max_pool_sources(model, spec)
+    assert sources.shape == model.patch_embed.grid_size
+    assert torch.isclose(sources.sum(), torch.tensor(1.0))
+    model.eval()
+    with torch.no_grad():
+        tokens = model.forward_features(spec[None])[0, 2:]  # (N, D)
+    peak = tokens.amax(dim=0)  # (D,)
+    counted = (sources.flatten() * tokens.shape[1]).round().long()  # (N,) channels per patch
+    expected = torch.bincount(tokens.argmax(dim=0), minlength=tokens.shape[0])
+    assert torch.equal(counted, expected)
+    holders = counted.nonzero().flatten()  # every patch credited holds some channel's peak
+    assert all(torch.isclose(tokens[i], peak).any() for i in holders)
+
+
+def test_patch_filters_are_the_kernels_strongest_first(small):
+    model, _ = small
+    filters = patch_filters(model)
+    p = model.cfg.patch_size
+    assert filters.shape == (model.cfg.embed_dim, p, p)
+    norms = filters.flatten(1).norm(dim=1)
+    assert (norms[:-1] >= norms[1:]).all()
+    kernels = model.patch_embed.proj.weight[:, 0].detach()
+    assert torch.allclose(filters[0], kernels[kernels.flatten(1).norm(dim=1).argmax()])
+
+
+def test_patch_cells_are_centred_on_their_patches():
+    left, right, bottom, top = model_plots.patch_cell_extent((5, 49), 16, 10, 10)
+    assert (left, right, bottom, top) == (2.5, 492.5, 2.5, 52.5)
+    centres = left + 10 * (np.arange(49) + 0.5)  # cell centres along time
+    assert np.allclose(centres, np.arange(49) * 10 + 7.5)  # = patch start + (16 - 1) / 2
+
+
+def test_model_plots_draw_one_panel_per_head_and_block(small):
+    model, spec = small
+    attention = token_attention(model, spec, "cls")
+    depth, heads = attention.shape[:2]
+    fig = model_plots.plot_token_attention(spec, attention, patch_size=16, fstride=10, tstride=10)
+    assert len([ax for ax in fig.axes if ax.get_title().startswith("block")]) == depth * heads
+    fig = model_plots.plot_patch_filters(patch_filters(model)[:20], ncols=10)
+    assert sum(bool(ax.images) for ax in fig.axes) == 20
+    sim = model.pos_embed_similarity()
+    fig = model_plots.plot_position_similarity(sim, [(0, 0), (1, 2)])
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()] == [
+        "similarity to patch (0, 0)", "similarity to patch (1, 2)"]
+    plt.close("all")
+
+
+def test_shipped_model_looks_at_the_dog_bark():
+    """The dog clip is one bark in quiet: the last block's [CLS] and [DIST] attention and the
+    max-pooled head should sit mostly on the patches around it (7 of 49 time columns)."""
+    shipped = load_card()
+    model = shipped.models[0]
+    windows = shipped.windows(load_example("dog"))
+    spec = shipped.inputs(windows)[0]  # (n_mels, frames)
+    loudest = int(fbank(windows, shipped.fbank)[0].amax(dim=0).argmax())  # frame of the bark
+    columns = [j for j in range(model.patch_embed.grid_size[1])
+               if j * 10 <= loudest + 25 and j * 10 + 15 >= loudest - 25]  # +-0.25 s
+    assert len(columns) <= 8
+    for token in ("cls", "dist"):
+        last = token_attention(model, spec, token)[-1]  # (heads, Fp, Tp)
+        assert last[..., columns].sum() / last.sum() > 0.5, token
+    assert max_pool_sources(model, spec)[:, columns].sum() > 0.8
