@@ -123,7 +123,7 @@ def plot_position_similarity(similarity, positions: Sequence[tuple[int, int]],
     """
     similarity = np.asarray(similarity)
     grid = similarity.shape[:2]
-    fig, axes = plt.subplots(len(positions), 1, figsize=(11, 1.2 * len(positions) + 0.8),
+    fig, axes = plt.subplots(len(positions), 1, figsize=(11, 1.6 * len(positions) + 0.8),
                              squeeze=False)
     for ax, (row, col) in zip(axes[:, 0], positions):
         plot_token_map(similarity[row, col], grid, ax=ax, cmap="coolwarm", limits=(-1, 1),

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 STYLE = {
     "figure.figsize": (8.0, 3.2),
@@ -277,6 +278,7 @@ def plot_token_map(
                       vmin=vmin, vmax=vmax)
     ax.figure.colorbar(image, ax=ax, label=label, pad=0.01)
     ax.set(xlabel="time patch", ylabel="frequency patch", title=title)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # patch rows are whole numbers
     return ax
 
 

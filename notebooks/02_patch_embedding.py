@@ -20,7 +20,12 @@
 # spectrogram the way ViT makes them from an image: cut it into 16×16 **patches**, flatten
 # each and project it linearly, put two learned tokens in front, and add a learned
 # **positional embedding** so the model knows where each patch came from.
-# Everything here calls `ast_lab.models`.
+# Everything here calls `ast_lab.models`. The input is a real recording, the first two
+# seconds of a rooster's call from ESC-10; at the end we open the small AST shipped with the
+# package (trained on ESC-10) to see what its positions and its patch filters learned.
+#
+# *This page was executed with its full settings (nothing here is slow); `make notebooks`
+# refreshes it.*
 
 # %%
 import matplotlib.pyplot as plt
@@ -28,18 +33,25 @@ import numpy as np
 import torch
 
 from ast_lab import features, plotting
+from ast_lab import model_plots
 from ast_lab.config import ASTConfig, FbankConfig
-from ast_lab.data import synthesize
+from ast_lab.examples import load_example
+from ast_lab.listening import player
+from ast_lab.model_card import load_card
 from ast_lab.models import AST, patch_grid
+from ast_lab.models.introspection import filter_smoothness, mean_position_similarity, patch_filters
 from ast_lab.models.patches import PatchEmbed, extract_patches, patch_boxes
 from ast_lab.widgets import patch_explorer
 
 torch.manual_seed(0)
 cfg = FbankConfig(normalize="per_sample")
-wave = synthesize("two_tone_alternation", np.random.default_rng(3), seconds=2.0,
-                  sample_rate=cfg.sample_rate)
+wave = load_example("rooster", cfg.sample_rate)[: 2 * cfg.sample_rate]  # (samples,), 2 s at 16 kHz
 spec = features.fbank(wave, cfg)  # (n_mels, frames)
 print("spectrogram:", tuple(spec.shape), "= (n_mels, frames)")
+plotting.plot_spectrogram(spec, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate,
+                          unit="std units", title="Rooster, first 2 s (per-sample normalised)")
+plt.show()
+player(wave, cfg.sample_rate, label="rooster, 2 s at 16 kHz")
 
 # %% [markdown]
 # ## How many patches?
@@ -78,7 +90,9 @@ for stride in (10, 16):
 
 # %% [markdown]
 # ## The patches, drawn
-# Each outline is one patch; the filled ones in the bottom row show the overlap.
+# Each outline is one patch; the filled ones in the bottom row show the overlap. The
+# rooster's harmonics, the stacked bright stripes, cross many patches: no single patch holds
+# the call, which is why the tokens must talk to each other (attention, notebook 03).
 
 # %%
 boxes = patch_boxes(*spec.shape, 16, 10, 10)
@@ -88,15 +102,20 @@ plotting.plot_patch_grid(spec, boxes, 16, highlight=[0, 1, 2],
 # %% [markdown]
 # ## Flattened patches
 # `extract_patches` cuts every patch and flattens it to 256 numbers, in token order
-# (frequency-major: all time positions of the lowest band of patches first).
+# (frequency-major: all time positions of the lowest band of patches first, so patch
+# `(row, col)` is token `row * t_patches + col`). Below, six neighbours in time from row 5
+# (mel bins 50 to 65), where the call's strongest harmonic runs. The call starts near frame
+# 45, so patch (5, 3) catches its onset at its right edge; from (5, 4) on, each patch holds a
+# piece of the same stripe, and none holds the whole.
 
 # %%
 patches = extract_patches(spec[None], 16, 10, 10)  # (batch, num_patches, 16*16)
 print("patches:", tuple(patches.shape), "= (batch, num_patches, patch_size**2)")
+_, t_patches = patch_grid(*spec.shape, 16, 10, 10)
 fig, axes = plt.subplots(1, 6, figsize=(10, 2))
-for ax, index in zip(axes, range(0, 6)):
-    ax.imshow(patches[0, index].reshape(16, 16), origin="lower", cmap="magma")
-    ax.set(title=f"patch {index}", xticks=[], yticks=[])
+for ax, col in zip(axes, range(2, 8)):
+    ax.imshow(patches[0, 5 * t_patches + col].reshape(16, 16), origin="lower", cmap="magma")
+    ax.set(title=f"patch (5, {col})", xticks=[], yticks=[])
 
 # %% [markdown]
 # ## The linear projection is a strided convolution
@@ -145,8 +164,7 @@ print("tokens:", tuple(tokens.shape), "= (batch, [CLS] + [DIST] + patches, embed
 # ## What the positional embeddings look like before training
 # For one patch, the cosine similarity of its position vector with every other patch's,
 # laid out on the patch grid. At initialisation the vectors are random, so there is no
-# structure: nothing is near anything. Notebook 04 draws the same map after training, when
-# neighbouring positions have learned to look alike.
+# structure: nothing is near anything.
 
 # %%
 similarity = model.pos_embed_similarity()  # (f_patches, t_patches, f_patches, t_patches)
@@ -155,6 +173,63 @@ row, col = f_patches // 2, t_patches // 2
 plotting.plot_token_map(similarity[row, col], (f_patches, t_patches), cmap="coolwarm",
                         limits=(-1, 1), label="cosine (fixed scale -1 to 1)",
                         title=f"untrained: similarity to patch ({row}, {col})");
+
+# %% [markdown]
+# ## ... and after training
+# The package ships a small trained AST (`ast_lab/assets/model`, loaded by `load_card()`): the
+# `esc10-ast-distilled` recipe, trained from scratch on ESC-10 folds 2 to 5 (320 clips). Its
+# input is 64 mels × 501 frames (5 s), so its grid is 5 frequency patches × 49 time patches.
+# Below, three positions: low and early, middle, high and late.
+
+# %%
+shipped = load_card()  # a Classifier: the model, its FBANK settings and class names
+trained = shipped.models[0]
+print(shipped.source, "| grid", trained.patch_embed.grid_size, "| config", trained.cfg)
+trained_similarity = trained.pos_embed_similarity()  # (5, 49, 5, 49)
+model_plots.plot_position_similarity(trained_similarity, [(0, 5), (2, 24), (4, 44)],
+                                     title="Positional embeddings of the shipped model");
+
+# %% [markdown]
+# Training gave the positions structure: every position is most like the other positions in
+# its **own frequency row**, whatever their time, and the neighbours in time are the most alike.
+# Across rows they are nearly unrelated. So the model learned that *which band* a patch comes
+# from matters, and *when* matters much less: a bark is a bark at 1 s or at 4 s. The numbers:
+
+# %%
+fresh = AST(trained.cfg)  # the same architecture, untrained, for comparison
+fresh_similarity = fresh.pos_embed_similarity()  # (5, 49, 5, 49)
+for label, same_row, gaps in (("same row, next time patch", True, (1, 1)),
+                              ("same row, 20+ patches apart", True, (20, 48)),
+                              ("other rows, any time", False, (0, 48))):
+    print(f"{label:28} trained {mean_position_similarity(trained_similarity, same_row, *gaps):+.2f}"
+          f"   untrained {mean_position_similarity(fresh_similarity, same_row, *gaps):+.2f}")
+
+# %% [markdown]
+# ## What the patch embedding learned
+# Each of the 96 channels of a token is one 16 × 16 kernel applied to its patch (mel bins up,
+# frames across). Here are the 36 strongest of the trained model (red positive, blue
+# negative), beside 12 of a fresh model for comparison.
+
+# %%
+model_plots.plot_patch_filters(patch_filters(trained)[:36], ncols=12,
+                               title="Shipped model: the 36 strongest patch filters");
+model_plots.plot_patch_filters(patch_filters(fresh)[:12], ncols=12,
+                               title="Untrained: 12 patch filters");
+
+# %% [markdown]
+# Honestly, the trained filters still look mostly like noise: 320 clips are far too few to
+# grow the clean edge and stripe detectors an ImageNet-trained transformer has (which is why
+# the AST paper starts from DeiT's weights). But they are not noise any more. A number shows
+# it: the correlation between neighbouring kernel weights, which is about 0 for random
+# weights. After training, neighbours along time agree more than along frequency: the
+# filters have begun to smooth over time and stay sharp across bands, much as the
+# positional embeddings care more about the band than the moment.
+
+# %%
+for label, net in (("trained", trained), ("untrained", fresh)):
+    along_freq, along_time = filter_smoothness(patch_filters(net)[:12])
+    print(f"{label:9} 12 strongest filters: neighbour correlation along frequency "
+          f"{along_freq:+.2f}, along time {along_time:+.2f}")
 
 # %% [markdown]
 # ## Explore

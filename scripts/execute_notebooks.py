@@ -19,8 +19,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
+from typing import Any, Optional
 
 import jupytext
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +31,34 @@ NOTEBOOKS = ROOT / "notebooks"
 MAX_BYTES = 3 * 2**20  # GitHub shows notebooks up to a few MB; ours stay under 3 MB
 QUICK = {"04_fold_training"}  # notebooks that train: saved from quick mode
 TIMEOUT_S = 1200  # per cell
+POLL_S = 0.5  # longest single wait for a kernel reply (see SlicedWaitClient)
+
+
+class SlicedWaitClient(NotebookClient):
+    """A notebook client that waits for each kernel reply in short slices.
+
+    nbclient waits for a cell's reply with one wait as long as the cell's timeout, and after a
+    cell that shows an ``ipywidgets.interactive`` that wait can miss the reply until it times
+    out (jupyter/nbclient#312): every explorer cell then took the whole timeout. Asking again
+    every ``POLL_S`` seconds sees the reply at once; the cell's deadline is unchanged.
+    """
+
+    async def async_start_new_kernel_client(self) -> Any:
+        client = await super().async_start_new_kernel_client()
+        wait = client.shell_channel.get_msg
+
+        async def sliced(timeout: Optional[float] = None, **kwargs: Any) -> dict[str, Any]:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = POLL_S if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    return await ensure_async(wait(timeout=min(POLL_S, left), **kwargs))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        client.shell_channel.get_msg = sliced
+        return client
 
 
 def execute(script: Path, home: Path) -> bytes:
@@ -38,7 +69,7 @@ def execute(script: Path, home: Path) -> bytes:
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
-        NotebookClient(notebook, timeout=TIMEOUT_S, kernel_name="python3",
+        SlicedWaitClient(notebook, timeout=TIMEOUT_S, kernel_name="python3",
                        resources={"metadata": {"path": str(script.parent)}}).execute()
     finally:
         for key, value in saved.items():

@@ -17,7 +17,9 @@ from ast_lab.examples import load_example  # noqa: E402
 from ast_lab.features import fbank  # noqa: E402
 from ast_lab.model_card import load_card  # noqa: E402
 from ast_lab.models import AST  # noqa: E402
-from ast_lab.models.introspection import max_pool_sources, patch_filters, token_attention  # noqa: E402
+from ast_lab.models.introspection import (  # noqa: E402
+    filter_smoothness, max_pool_sources, mean_position_similarity, patch_filters, token_attention,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +113,38 @@ def test_shipped_model_looks_at_the_dog_bark():
         last = token_attention(model, spec, token)[-1]  # (heads, Fp, Tp)
         assert last[..., columns].sum() / last.sum() > 0.5, token
     assert max_pool_sources(model, spec)[:, columns].sum() > 0.8
+
+
+def test_mean_position_similarity_picks_pairs_by_row_and_time_gap():
+    # 2 rows x 3 time patches; positions in row 0 identical, row 1 opposite to row 0
+    vectors = torch.tensor([[1.0, 0.0]] * 3 + [[-1.0, 0.0]] * 3)  # (N=6, D=2)
+    similarity = (vectors @ vectors.T).reshape(2, 3, 2, 3)  # unit vectors: cosine
+    assert mean_position_similarity(similarity, True, 1, 2) == pytest.approx(1.0)
+    assert mean_position_similarity(similarity, False, 0, 2) == pytest.approx(-1.0)
+    similarity[0, 0, 0, 2] = similarity[0, 2, 0, 0] = 0.0  # only the pair two apart in row 0
+    assert mean_position_similarity(similarity, True, 2, 2) == pytest.approx(0.5)  # row 1's pair
+    assert mean_position_similarity(similarity, True, 1, 1) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no patch pairs 3 to 5"):
+        mean_position_similarity(similarity, True, 3, 5)
+
+
+def test_filter_smoothness_is_zero_for_noise_and_one_for_smooth_kernels():
+    torch.manual_seed(0)
+    noise = torch.randn(64, 16, 16)
+    along_freq, along_time = filter_smoothness(noise)
+    assert abs(along_freq) < 0.05 and abs(along_time) < 0.05
+    frames = torch.linspace(0, 1, 16)
+    stripes = torch.sin(3 * frames).expand(4, 16, 16)  # (n, bins, frames): every bin the same
+    along_freq, along_time = filter_smoothness(stripes)
+    assert along_freq == pytest.approx(1.0, abs=1e-5) and 0.8 < along_time < 1.0
+
+
+def test_shipped_model_positions_group_by_frequency_row():
+    """Trained positions are alike within a frequency row, unlike across rows (notebook 02)."""
+    model = load_card().models[0]
+    similarity = model.pos_embed_similarity()
+    same_row = mean_position_similarity(similarity, True, 1, 1)
+    across = mean_position_similarity(similarity, False, 0, 48)
+    assert same_row > 0.3 and abs(across) < 0.15
+    fresh = mean_position_similarity(AST(model.cfg).pos_embed_similarity(), True, 1, 1)
+    assert abs(fresh) < 0.15

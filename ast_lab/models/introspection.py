@@ -4,7 +4,9 @@
   patches, for every block and head;
 - ``max_pool_sources``: where a head that max-pools the patches (``label_pooling="max"``) takes
   its inputs from;
-- ``patch_filters``: the patch embedding's learned 16 x 16 kernels.
+- ``patch_filters``: the patch embedding's learned 16 x 16 kernels, and ``filter_smoothness``, how
+  far they are from noise;
+- ``mean_position_similarity``: how alike positional embeddings are, by row and time gap.
 
 ``ast_lab.model_plots`` draws them over the spectrogram.
 """
@@ -72,3 +74,37 @@ def patch_filters(model: AST) -> Tensor:
     kernels = model.patch_embed.proj.weight.detach()[:, 0]  # (D, p, p)
     order = kernels.flatten(1).norm(dim=1).argsort(descending=True)
     return kernels[order]
+
+
+def mean_position_similarity(similarity: Tensor, same_row: bool, min_gap: int,
+                             max_gap: int) -> float:
+    """Mean cosine between positional embeddings of patch pairs in the same frequency row
+    (``same_row``) or in different rows, whose time patches are ``min_gap`` to ``max_gap``
+    apart (inclusive). ``similarity (f_patches, t_patches, f_patches, t_patches)`` from
+    ``AST.pos_embed_similarity``; a patch is never paired with itself."""
+    f_patches, t_patches = similarity.shape[:2]
+    rows = torch.arange(f_patches).repeat_interleave(t_patches)  # (N,) row of each patch
+    cols = torch.arange(t_patches).repeat(f_patches)  # (N,) time patch of each patch
+    gap = (cols[:, None] - cols[None]).abs()  # (N, N)
+    pairs = ((rows[:, None] == rows[None]) == same_row) & (gap >= min_gap) & (gap <= max_gap)
+    pairs &= ~torch.eye(len(rows), dtype=torch.bool)
+    if not pairs.any():
+        raise ValueError(f"no patch pairs {min_gap} to {max_gap} time patches apart "
+                         f"{'in one row' if same_row else 'across rows'} on a "
+                         f"{f_patches} x {t_patches} grid")
+    return float(similarity.reshape(len(rows), len(rows))[pairs].mean())
+
+
+def filter_smoothness(filters: Tensor) -> tuple[float, float]:
+    """How alike neighbouring weights of kernels ``(n, mel bins, frames)`` are: the correlation
+    of each weight with its neighbour one mel bin up and one frame on, pooled over the kernels
+    (each centred on its own mean). About 0 for random weights, near 1 for smooth ones.
+    Returns ``(along_frequency, along_time)``."""
+    centred = filters - filters.mean(dim=(1, 2), keepdim=True)
+    return (_correlation(centred[:, 1:], centred[:, :-1]),
+            _correlation(centred[:, :, 1:], centred[:, :, :-1]))
+
+
+def _correlation(a: Tensor, b: Tensor) -> float:
+    """Uncentred correlation (cosine) of two same-shaped tensors."""
+    return float((a * b).sum() / (a.norm() * b.norm()))
