@@ -31,10 +31,13 @@ from ast_lab.training import (
     cross_validate,
     evaluate_run,
     fit_to_data,
+    fold_setup,
     lr_factor,
     train_fold,
     training_targets,
 )
+from ast_lab.training import fold as fold_training
+from ast_lab.training.teacher import load_teacher
 
 # three stages, not two: the classes differ in shape, which two 8/16-channel stages followed
 # by global pooling barely see (fold-1 test accuracy 0.50 vs 0.71 after 30 epochs at lr 1e-2)
@@ -236,8 +239,8 @@ def test_test_fold_clips_never_reach_training_or_validation(data, monkeypatch):
         stats_of.append(np.asarray(indices))
         return train_stats(feature_set, indices)
 
-    monkeypatch.setattr(training, "clip_tensors", recording_clip_tensors)
-    monkeypatch.setattr(training, "train_stats", recording_train_stats)
+    monkeypatch.setattr(fold_setup, "clip_tensors", recording_clip_tensors)
+    monkeypatch.setattr(fold_setup, "train_stats", recording_train_stats)
     cfg = dataclasses.replace(FAST, epochs=2)
     result = train_fold(TINY_CNN, cfg, data, 4, progress=False, callback=after_last_epoch)
     split = fold_split(data.metadata, 4)
@@ -324,13 +327,12 @@ def test_distilled_ast_is_taught_by_the_teacher_runs_model_of_the_same_fold(
 ):
     teacher_dir, teacher_results = reference
     loaded = {}
-    load_teacher = training.load_teacher
 
     def spy(run, test_fold, feature_set, norm):
         loaded[test_fold] = teacher = load_teacher(run, test_fold, feature_set, norm)
         return teacher
 
-    monkeypatch.setattr(training, "load_teacher", spy)
+    monkeypatch.setattr(fold_training, "load_teacher", spy)
     soft = dataclasses.replace(DISTILL, distillation="soft", distill_temperature=2.0)
     results = cross_validate(DISTILLED_AST, soft, data, folds=[1, 2], out_dir=tmp_path,
                              teacher_run=teacher_dir, progress=False)
@@ -338,8 +340,8 @@ def test_distilled_ast_is_taught_by_the_teacher_runs_model_of_the_same_fold(
     assert all(np.isfinite(f.history["train_loss"]).all() for f in results.folds)
     for fold in teacher_results.folds:  # each teacher reproduces its own saved test predictions
         teacher = loaded[fold.test_fold]
-        clips = training.clip_tensors(data, fold.predictions.indices, data.targets,
-                                      (fold.norm_mean, fold.norm_std), torch.device("cpu"))
+        clips = clip_tensors(data, fold.predictions.indices, data.targets,
+                             (fold.norm_mean, fold.norm_std), torch.device("cpu"))
         probabilities = teacher(clips.specs).softmax(1).numpy()
         np.testing.assert_allclose(probabilities, fold.predictions.probabilities, atol=1e-5)
     saved = json.loads((tmp_path / "ast-fold1" / "fold_result.json").read_text())

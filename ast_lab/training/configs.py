@@ -1,0 +1,86 @@
+"""A run's configs: the model kind, fitted to the data; the device; checks; JSON dicts."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Union
+
+import torch
+
+from ..config import ASTConfig, CNNConfig, TrainConfig
+from ..data import FeatureSet
+from ..distill import DISTILLATIONS
+from ..models import MODELS
+from .optimizer import SCHEDULES
+
+ModelConfig = Union[ASTConfig, CNNConfig]
+SELECTIONS = ("best_val", "last")
+MINIMUMS = {  # TrainConfig field -> smallest value a run can use
+    "epochs": 1, "batch_size": 2, "patience": 1, "warmup_epochs": 0, "mixup_alpha": 0,
+    "freq_mask": 0, "time_mask": 0, "time_shift": 0,
+}
+
+
+def model_kind(cfg: ModelConfig) -> str:
+    """``"ast"`` or ``"cnn"``, from the config's type."""
+    for name, (_, cfg_cls) in MODELS.items():
+        if isinstance(cfg, cfg_cls):
+            return name
+    raise TypeError(f"no model is configured by a {type(cfg).__name__}")
+
+
+def fit_to_data(cfg: ModelConfig, data: FeatureSet) -> ModelConfig:
+    """The config with ``num_classes`` (and for the AST the input size) taken from the data."""
+    if isinstance(cfg, ASTConfig):
+        return dataclasses.replace(
+            cfg, num_classes=data.num_classes, n_mels=data.n_mels, n_frames=data.n_frames
+        )
+    return dataclasses.replace(cfg, num_classes=data.num_classes)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device`` reads it."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def check_train_config(cfg: TrainConfig) -> None:
+    """Raise ValueError, before any training, for settings a run cannot use."""
+    problems = [
+        f"{name} must be >= {low}, got {getattr(cfg, name)}"
+        for name, low in MINIMUMS.items()
+        if getattr(cfg, name) < low
+    ]
+    if cfg.schedule not in SCHEDULES:
+        problems.append(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
+    if cfg.selection not in SELECTIONS:
+        problems.append(f"unknown selection {cfg.selection!r}; choose one of {SELECTIONS}")
+    if cfg.distillation not in DISTILLATIONS:
+        problems.append(
+            f"unknown distillation {cfg.distillation!r}; choose one of {DISTILLATIONS}"
+        )
+    if not cfg.distill_temperature > 0:
+        problems.append(f"distill_temperature must be > 0, got {cfg.distill_temperature}")
+    if not 0 <= cfg.label_smoothing < 1:
+        problems.append(f"label_smoothing must be in [0, 1), got {cfg.label_smoothing}")
+    if problems:
+        raise ValueError("TrainConfig: " + "; ".join(problems))
+
+
+def run_configs(
+    model_cfg: ModelConfig, train_cfg: TrainConfig, data: FeatureSet
+) -> dict[str, dict[str, Any]]:
+    """The configs a result depends on, as plain dicts: model (fitted to the data), train,
+    and the feature set's fbank and data configs."""
+    return {
+        "model": dataclasses.asdict(fit_to_data(model_cfg, data)),
+        "train": dataclasses.asdict(train_cfg),
+        "fbank": dataclasses.asdict(data.fbank),
+        "data": dataclasses.asdict(data.data_cfg),
+    }
+
+
+def config_from_dict(cls: type, fields: dict[str, Any]) -> Any:
+    """A config dataclass from its JSON dict (lists back to the tuples JSON turned them into)."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})

@@ -1,0 +1,43 @@
+"""The optimiser and its learning rate: AdamW, then a warm-up and a cosine or step decay."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+
+SCHEDULES = ("cosine", "step")
+
+
+def lr_factor(step: int, steps_per_epoch: int, cfg: TrainConfig) -> float:
+    """Multiplier on ``cfg.lr`` for optimizer step ``step`` (0-based).
+
+    Linear warm-up over the first ``warmup_epochs``, then either a cosine decay to 0 over the
+    remaining steps of ``epochs`` (changes every step), or the AST recipe's step decay: ×
+    ``step_decay_gamma`` per epoch from 0-based epoch ``step_decay_start`` on (changes once
+    per epoch; with the defaults the 6th epoch is the first at 0.85, as in the AST code).
+    """
+    warmup = cfg.warmup_epochs * steps_per_epoch
+    if step < warmup:
+        return (step + 1) / warmup
+    if cfg.schedule == "cosine":
+        progress = (step - warmup) / max(1, cfg.epochs * steps_per_epoch - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    if cfg.schedule == "step":
+        epoch = step // steps_per_epoch
+        return cfg.step_decay_gamma ** max(0, epoch - cfg.step_decay_start + 1)
+    raise ValueError(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices and kernels only, not on biases and norm scales
+    (tensors with fewer than 2 dimensions), as minGPT and timm do."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
