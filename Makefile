@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install model clean-venv
+.PHONY: demo test install model notebooks clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ model: $(STAMP)
 		--out runs/model/esc10-ast-distilled --no-progress
 	$(BIN)/ast-lab export --run runs/model/esc10-ast-distilled --fold 1 \
 		--recipe esc10-ast-distilled --five-fold results/esc10/esc10-ast-distilled
+
+# Re-execute notebooks/NN_*.py and save their outputs into the committed .ipynb twins
+# (01-03 with full settings, 04 in quick mode; each at most 3 MB).
+notebooks: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -184,7 +184,7 @@ plotting.plot_token_map(similarity[row, col], (f_patches, t_patches), cmap="cool
 # %%
 shipped = load_card()  # a Classifier: the model, its FBANK settings and class names
 trained = shipped.models[0]
-print(shipped.source, "| grid", trained.patch_embed.grid_size, "| config", trained.cfg)
+print("grid", trained.patch_embed.grid_size, "|", trained.cfg)
 trained_similarity = trained.pos_embed_similarity()  # (5, 49, 5, 49)
 model_plots.plot_position_similarity(trained_similarity, [(0, 5), (2, 24), (4, 44)],
                                      title="Positional embeddings of the shipped model");

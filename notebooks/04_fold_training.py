@@ -29,6 +29,11 @@
 # This notebook runs the same settings as `ast-lab demo` on the built-in set. With
 # `AST_LAB_QUICK=1` (the test command sets it) data, folds and epochs shrink so the notebook
 # runs in seconds; the numbers are then meaningless, the code path is the same.
+#
+# *This page was saved from a **quick-mode** run (`make notebooks`): the training cells show
+# a few epochs on a small synthetic set, so their numbers are not results. The ESC-10 tables
+# and pictures further down are read from `results/`, and are the real ones. Run it yourself
+# without `AST_LAB_QUICK` for the full demo settings (about 11 minutes on 2 CPU cores).*
 
 # %%
 from pathlib import Path
