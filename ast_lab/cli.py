@@ -35,7 +35,10 @@ from .recipes import (  # noqa: E402
     RECIPES, Recipe, RunFinished, get_recipe, load_recipe_data, run_with_teacher,
 )
 from .tuning import parse_setting, tune, variant  # noqa: E402
-from .training import ModelConfig, cross_validate, evaluate_run, fit_to_data, model_kind  # noqa: E402
+from .training import (  # noqa: E402
+    PARALLEL_MODES, ModelConfig, World, cross_validate, evaluate_run, fit_to_data, join_world,
+    main_first, model_kind,
+)
 
 FBANK_PRESETS: dict[str, Callable[[], FbankConfig]] = {
     "default": FbankConfig.librosa_like,
@@ -146,6 +149,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help=f"default {TrainConfig.batch_size}")
     parser.add_argument("--lr", type=float, help=f"peak learning rate (default {TrainConfig.lr})")
     parser.add_argument("--device", help="auto (default: CUDA if present), cpu or cuda")
+    parser.add_argument(
+        "--parallel", choices=PARALLEL_MODES, default="folds",
+        help="under torchrun: share the test folds out among the processes (folds, the "
+             "default) or train each fold on all of them with DDP (data); ignored otherwise")
     parser.add_argument("--out", type=Path,
                         help="run folder (default: runs/<data>-<model>, or runs/<data>/<recipe>)")
     parser.add_argument("--resume", action="store_true",
@@ -181,29 +188,34 @@ def debug_view(model_cfg: ModelConfig, data: FeatureSet, out: Path, n_clips: int
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Cross-validate one model (or a recipe) and print its results table."""
+    """Cross-validate one model (or a recipe) and print its results table. Under torchrun,
+    every process runs this; rank 0 alone prints the results and writes the run's files."""
+    world = join_world(args.device or "auto")
     if args.recipe is not None:
-        results, out = train_recipe(args)
+        results, out = train_recipe(args, world=world)
     else:
-        results, out = train_model(args)
-    print(results.table())
-    print(f"saved: {out}/ (results.json, results.csv, plots, checkpoints)")
+        results, out = train_model(args, world)
+    if world.is_main:
+        print(results.table())
+        print(f"saved: {out}/ (results.json, results.csv, plots, checkpoints)")
     return 0
 
 
-def train_model(args: argparse.Namespace) -> tuple[Results, Path]:
+def train_model(args: argparse.Namespace, world: World = World()) -> tuple[Results, Path]:
     """``train --model``: one model with plain settings; returns its results and run folder."""
-    data = load_dataset(data_config_from_args(args), fbank_config_from_args(args),
-                        download=args.download)
+    with main_first(world):  # rank 0 computes and caches the features, the others read them
+        data = load_dataset(data_config_from_args(args), fbank_config_from_args(args),
+                            download=args.download)
     model_cfg = ASTConfig.preset(args.preset or "tiny") if args.model == "ast" else CNNConfig()
     given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
              "device": args.device}
     train_cfg = TrainConfig(**{k: v for k, v in given.items() if v is not None})
     out = args.out or Path("runs") / f"{data.name}-{args.model}"
-    if args.debug:
+    if args.debug and world.is_main:
         debug_view(model_cfg, data, out / "debug")
     results = cross_validate(model_cfg, train_cfg, data, folds=args.folds, out_dir=out,
-                             resume=args.resume, progress=not args.no_progress)
+                             resume=args.resume, progress=not args.no_progress,
+                             parallel=args.parallel)
     return results, out
 
 
@@ -222,20 +234,24 @@ def recipes_from_args(args: argparse.Namespace) -> tuple[Recipe, Optional[Recipe
 
 
 def train_recipe(
-    args: argparse.Namespace, on_finished: Optional[RunFinished] = None
+    args: argparse.Namespace, on_finished: Optional[RunFinished] = None,
+    world: World = World(),
 ) -> tuple[Results, Path]:
     """``train --recipe``: the recipe, and first its teacher if it has one and that has no
     finished run beside ``--out``; returns the results and the run folder."""
     recipe, teacher = recipes_from_args(args)
-    data = load_recipe_data(recipe, args.data, args.root, esc10=args.esc10,
-                            download=args.download, progress=not args.no_progress)
-    print(describe(data))
+    with main_first(world):  # rank 0 computes and caches the features, the others read them
+        data = load_recipe_data(recipe, args.data, args.root, esc10=args.esc10,
+                                download=args.download,
+                                progress=not args.no_progress and world.is_main)
+    if world.is_main:
+        print(describe(data))
     out = args.out or Path("runs") / data.name / recipe.name
-    if args.debug:
+    if args.debug and world.is_main:
         debug_view(recipe.model, data, out / "debug")
     results = run_with_teacher(recipe, data, out, folds=args.folds, resume=args.resume,
                                progress=not args.no_progress, teacher_recipe=teacher,
-                               on_finished=on_finished)
+                               on_finished=on_finished, parallel=args.parallel)
     return results, out
 
 

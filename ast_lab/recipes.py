@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence
 from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
 from .data import FeatureSet, load_dataset
 from .metrics import Results
-from .training import ModelConfig, cross_validate
+from .training import ModelConfig, cross_validate, current_world
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,7 @@ def run_recipe(
     teacher_run: Optional[str | Path] = None,
     resume: bool = False,
     progress: bool = True,
+    parallel: str = "folds",
 ) -> Results:
     """k-fold cross-validation of ``recipe`` on ``data`` into ``out_dir`` (checkpoints per fold,
     ``results.json``/``.csv`` and plots). A recipe with a teacher needs ``teacher_run``: the
@@ -202,7 +203,8 @@ def run_recipe(
             f"that first and pass its folder as teacher_run"
         )
     return cross_validate(recipe.model, recipe.train, data, folds=folds, out_dir=out_dir,
-                          resume=resume, progress=progress, teacher_run=teacher_run)
+                          resume=resume, progress=progress, teacher_run=teacher_run,
+                          parallel=parallel)
 
 
 RunFinished = Callable[[Recipe, Results, Path, FeatureSet], None]  # (recipe, results,
@@ -220,6 +222,7 @@ def run_with_teacher(
     teacher_recipe: Optional[Recipe] = None,
     teacher_dir: Optional[str | Path] = None,
     on_finished: Optional[RunFinished] = None,
+    parallel: str = "folds",
 ) -> Results:
     """Cross-validate ``recipe`` into ``run_dir``, first training its teacher into
     ``teacher_dir`` (default: ``<run_dir's parent>/<teacher name>``) when that folder holds no
@@ -228,7 +231,8 @@ def run_with_teacher(
     ``teacher_recipe`` defaults to the named teacher recipe as it stands; pass it with the
     student's overrides (e.g. the epochs of a smoke run) to train both alike.
     ``on_finished(recipe, results, run_dir, data)`` is called after each finished run, the
-    teacher's included (``benchmarks/kfold.py`` records rows with it).
+    teacher's included (``benchmarks/kfold.py`` records rows with it), on rank 0 only under
+    torchrun. ``parallel``: as for ``cross_validate``.
     """
     run_dir = Path(run_dir)
     teacher_run = None
@@ -238,10 +242,10 @@ def run_with_teacher(
         if not finished_run(teacher_run, folds or list(data.fold_ids)):
             print(f"training the teacher first: recipe {teacher.name!r} -> {teacher_run}")
             run_with_teacher(teacher, data, teacher_run, folds=folds, resume=resume,
-                             progress=progress, on_finished=on_finished)
+                             progress=progress, on_finished=on_finished, parallel=parallel)
     results = run_recipe(recipe, data, run_dir, folds=folds, teacher_run=teacher_run,
-                         resume=resume, progress=progress)
-    if on_finished is not None:
+                         resume=resume, progress=progress, parallel=parallel)
+    if on_finished is not None and current_world().is_main:
         on_finished(recipe, results, run_dir, data)
     return results
 

@@ -37,7 +37,7 @@ from ast_lab.data import DownloadError, FeatureSet  # noqa: E402
 from ast_lab.metrics import METRICS, Results, commit_label, format_mean_std  # noqa: E402
 from ast_lab.plotting import plot_misclassified  # noqa: E402
 from ast_lab.recipes import Recipe, RunFinished  # noqa: E402
-from ast_lab.training import resolve_device  # noqa: E402
+from ast_lab.training import current_world, join_world, resolve_device  # noqa: E402
 
 COPIED = ("results.json", "results.csv", "learning_curves.png", "confusion_matrix.png",
           "per_class_f1.png")
@@ -49,12 +49,15 @@ TABLE_HEADER = (
 
 
 def device_name(device: str) -> str:
-    """What ran the training: the GPU's name, or the CPU with its thread count."""
+    """What ran the training: the GPU's name, or the CPU with its thread count, and the
+    number of processes under torchrun."""
     resolved = resolve_device(device)
     if resolved.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(resolved)})"
-    cpu = platform.processor() or platform.machine()
-    return f"cpu ({torch.get_num_threads()} threads, {cpu})"
+        name = f"cuda ({torch.cuda.get_device_name(resolved)})"
+    else:
+        name = f"cpu ({torch.get_num_threads()} threads, {platform.processor() or platform.machine()})"
+    world = current_world()
+    return f"{world.size} x {name}" if world.distributed else name
 
 
 def results_row(recipe: Recipe, results: Results, device: str) -> str:
@@ -125,12 +128,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     recorded: list[Path] = []
+    world = join_world(args.device or "auto")
     try:
-        train_recipe(args, on_finished=recorder(args.results, recorded))
+        train_recipe(args, on_finished=recorder(args.results, recorded), world=world)
     except (ValueError, DownloadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"done in {(time.perf_counter() - started) / 60:.1f} min; table: {recorded[-1]}")
+    if world.is_main:
+        print(f"done in {(time.perf_counter() - started) / 60:.1f} min; table: {recorded[-1]}")
     return 0
 
 

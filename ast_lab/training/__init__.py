@@ -20,10 +20,13 @@ The fast path: each split's features are normalised once and held on the trainin
 on that device, and on CUDA the forward pass runs under bf16 autocast with the fused attention
 kernel. The same code runs on the CPU, just slower.
 
-``cross_validate`` repeats this for every fold and returns ``metrics.Results``.
+``cross_validate`` repeats this for every fold and returns ``metrics.Results``. Under
+``torchrun`` it shares the folds out among the processes, or trains each fold on all of them
+with ``DistributedDataParallel`` (``distributed``).
 
 One module per concept, each using only those above it:
 
+    distributed       torchrun: rank, device, fold shares, DDP, gathering results
     optimizer         AdamW and the learning-rate schedule (``lr_factor``)
     configs           model kind, config fitted to the data, device, ``check_train_config``
     epoch             bf16 autocast, one batch's objective, one training epoch
@@ -45,6 +48,7 @@ from .configs import (
     resolve_device,
 )
 from .cross_validation import cross_validate
+from .distributed import PARALLEL_MODES, World, current_world, join_world, main_first
 from .epoch import batch_loss
 from .fold import EpochEnd, train_fold
 from .fold_setup import training_targets
@@ -57,16 +61,21 @@ __all__ = [
     "EpochEnd",
     "FOLD_RESULT",
     "ModelConfig",
+    "PARALLEL_MODES",
+    "World",
     "batch_loss",
     "check_distillation",
     "check_train_config",
     "config_from_dict",
     "cross_validate",
+    "current_world",
     "evaluate_run",
     "fit_to_data",
     "fold_dir",
+    "join_world",
     "load_best_model",
     "lr_factor",
+    "main_first",
     "make_optimizer",
     "model_kind",
     "resolve_device",

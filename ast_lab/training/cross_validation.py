@@ -9,6 +9,7 @@ from ..config import TrainConfig
 from ..data import FeatureSet
 from ..metrics import Results
 from .configs import ModelConfig, model_kind, run_configs
+from .distributed import barrier, current_world, fold_share, gather
 from .fold import Callback, train_fold
 
 
@@ -24,6 +25,7 @@ def cross_validate(
     callback: Optional[Callback] = None,
     shuffle_train_labels: bool = False,
     teacher_run: Optional[str | Path] = None,
+    parallel: str = "folds",
 ) -> Results:
     """``train_fold`` for each test fold (default: all of ``data.fold_ids``), aggregated.
 
@@ -33,6 +35,10 @@ def cross_validate(
     The shuffled-label control (``shuffle_train_labels=True``) should stay near chance; give
     it its own ``out_dir``. ``teacher_run``: the finished run whose fold-``k`` model teaches
     fold ``k`` (distillation). Other arguments as for ``train_fold``.
+
+    Under torchrun (``training.distributed``), ``parallel="folds"`` shares the test folds out
+    among the ranks and gathers their results; ``"data"`` trains each fold on all ranks. Either
+    way every rank returns the same ``Results``, and rank 0 alone saves them.
     """
     fold_ids = list(data.fold_ids) if folds is None else list(folds)
     unknown = [k for k in fold_ids if k not in data.fold_ids]
@@ -40,12 +46,17 @@ def cross_validate(
         raise ValueError(
             f"unknown test fold(s) {unknown or fold_ids}; the data has folds {list(data.fold_ids)}"
         )
+    world = current_world()
+    mine = fold_share(fold_ids, world) if parallel == "folds" else fold_ids
     fold_results = [
         train_fold(model_cfg, train_cfg, data, k, out_dir=out_dir, resume=resume, progress=progress,
                    callback=callback, shuffle_train_labels=shuffle_train_labels,
-                   teacher_run=teacher_run)
-        for k in fold_ids
+                   teacher_run=teacher_run, parallel=parallel)
+        for k in mine
     ]
+    if parallel == "folds":  # every rank's folds, in the order asked for
+        by_fold = {r.test_fold: r for part in gather(fold_results, world) for r in part}
+        fold_results = [by_fold[k] for k in fold_ids]
     results = Results(
         model=model_kind(model_cfg),
         folds=fold_results,
@@ -55,6 +66,7 @@ def cross_validate(
         shuffled_labels=shuffle_train_labels,
         seconds=sum(f.seconds for f in fold_results),
     )
-    if out_dir is not None:
+    if out_dir is not None and world.is_main:
         results.save(out_dir)
+    barrier(world)  # nobody reads the run folder before it is complete
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -13,6 +14,7 @@ from ..config import TrainConfig
 from ..data import ClipTensors
 from ..distill import Teacher, distilled_objective
 from ..progress import batch_bar
+from .distributed import World, shard
 
 
 def autocast(device: torch.device):
@@ -62,11 +64,15 @@ def train_epoch(
     generator: torch.Generator,
     progress: bool,
     teacher: Optional[Teacher] = None,
+    world: World = World(),
 ) -> dict[str, float]:
     """One shuffled pass over ``clips``; returns the mean loss (nats/example), accuracy, last lr.
 
     Accuracy is against each example's dominant label (its own unless mixup weighted the
     partner more). Running sums stay on the device, so a step never waits for the GPU.
+    Data-parallel (``world`` of several ranks, ``model`` a ``DataParallelModel``): every rank
+    draws the same global batches of ``cfg.batch_size`` and trains on its shard of each; the
+    returned loss and accuracy are over the whole epoch, all ranks together.
     """
     model.train()
     augment.train()
@@ -76,7 +82,9 @@ def train_epoch(
     seen, lr = 0, float("nan")
     n_batches = clips.num_batches(cfg.batch_size, drop_last=True)
     batches = clips.batches(cfg.batch_size, generator)
-    for specs, targets in batch_bar(batches, n_batches, progress):
+    for specs, targets in batch_bar(batches, n_batches, progress and world.is_main):
+        if world.distributed:
+            specs, targets = shard(specs, world), shard(targets, world)  # (B / size, ...)
         specs, soft = augment(specs, targets)  # (B, 1, M, T), (B, C)
         loss, logits = batch_loss(model, specs, soft, cfg, teacher)
         optimizer.zero_grad(set_to_none=True)
@@ -89,4 +97,9 @@ def train_epoch(
         loss_sum += loss.detach() * len(targets)
         correct += (logits.argmax(1) == soft.argmax(1)).sum()
         seen += len(targets)
+    if world.distributed:
+        totals = torch.stack([loss_sum.double(), correct.double(),
+                              torch.tensor(float(seen), device=device, dtype=torch.float64)])
+        dist.all_reduce(totals)  # sums over the ranks
+        loss_sum, correct, seen = totals[0], totals[1], int(totals[2].item())
     return {"train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen, "lr": lr}

@@ -19,6 +19,7 @@ from ..metrics import FoldResult
 from ..models import build_model
 from ..progress import EpochProgress
 from .configs import ModelConfig, check_train_config, resolve_device
+from .distributed import PARALLEL_MODES, World, current_world, data_parallel, from_main, rank_device
 from .epoch import train_epoch
 from .evaluation import predict, predict_logits, score
 from .fold_setup import FoldSetup, fold_clips, setup_fold
@@ -56,6 +57,7 @@ def train_fold(
     callback: Optional[Callback] = None,
     shuffle_train_labels: bool = False,
     teacher_run: Optional[str | Path] = None,
+    parallel: str = "folds",
 ) -> FoldResult:
     """Train on every fold but ``test_fold``, early-stop on validation (or run the whole
     schedule), test once.
@@ -76,10 +78,17 @@ def train_fold(
         shuffle_train_labels: the leakage control: permute the train/val labels (seeded).
         teacher_run: with ``train_cfg.distillation`` "hard" or "soft": a finished run on the
             same data whose model for ``test_fold`` teaches the AST's [DIST] head.
+        parallel: under torchrun, "data" trains this fold on all ranks together (DDP: rank 0
+            alone writes the files, every rank returns the same result); "folds" (the
+            default, and the only mode of one process) trains it in this process alone.
+            ``callback`` is called on every rank.
 
     The validation split follows ``data.data_cfg`` (its ``val_fraction`` and ``seed``).
     """
     check_train_config(train_cfg)
+    if parallel not in PARALLEL_MODES:
+        raise ValueError(f"parallel must be one of {PARALLEL_MODES}, got {parallel!r}")
+    world = current_world() if parallel == "data" else World()  # the ranks training this fold
     teacher_path = None if teacher_run is None else Path(teacher_run)
     setup = setup_fold(model_cfg, train_cfg, data, test_fold, shuffle_train_labels, teacher_path)
     directory = fold_dir(out_dir, setup.kind, test_fold) if out_dir is not None else None
@@ -88,11 +97,15 @@ def train_fold(
             saved = json.loads((directory / FOLD_RESULT).read_text())
             check_resumable(saved["run_config"], setup.run_config, directory / FOLD_RESULT)
             return FoldResult.from_dict(saved["result"])
-        (directory / FOLD_RESULT).unlink()  # a fresh run: never leave a stale result behind
+        if world.is_main:  # a fresh run: never leave a stale result behind
+            (directory / FOLD_RESULT).unlink(missing_ok=True)
 
-    device = resolve_device(train_cfg.device)
+    device = rank_device(resolve_device(train_cfg.device), current_world())
     seed_everything(train_cfg.seed)
     model = build_model(setup.kind, setup.model_cfg).to(device)
+    trainer = model  # what the batches go through
+    if world.distributed:
+        model, trainer = data_parallel(model, device)
     teacher = None
     if teacher_path is not None:
         teacher = load_teacher(teacher_path, test_fold, data, (setup.mean, setup.std)).to(device)
@@ -115,19 +128,17 @@ def train_fold(
         state.restore(directory, setup)
 
     reporter = EpochProgress(f"{setup.kind} fold {test_fold}", train_cfg.epochs,
-                             state.epochs_run, enabled=progress)
+                             state.epochs_run, enabled=progress and world.is_main)
     with reporter:
         while not state.finished(train_cfg):
             started = time.perf_counter()
-            stats = train_epoch(model, clips.train, optimizer, state.scheduler, augment,
-                                train_cfg, state.shuffle_generator, progress, teacher)
-            val_targets = setup.targets[setup.val]
-            val_logits = predict_logits(model, clips.val) if len(clips.val) else None
-            val = score(val_logits, val_targets)
+            stats = train_epoch(trainer, clips.train, optimizer, state.scheduler, augment,
+                                train_cfg, state.shuffle_generator, progress, teacher, world)
+            val = from_main(_validate(model, clips.val, setup) if world.is_main else None, world)
             kept = state.record({**stats, "val_loss": val["loss"], "val_acc": val["acc"]},
                                 train_cfg.selection)
             state.seconds += time.perf_counter() - started
-            if directory is not None:
+            if directory is not None and world.is_main:
                 state.save(directory, setup, kept)
             reporter.update(state.epochs_run - 1, {**stats, "val_acc": val["acc"]},
                             time.perf_counter() - started)
@@ -137,10 +148,16 @@ def train_fold(
                 callback(EpochEnd(setup.kind, setup.test_fold, epoch, history, state.best_epoch))
 
     result = _test(state, setup, clips.test, data, train_cfg)
-    if directory is not None:
+    if directory is not None and world.is_main:
         saved = {"run_config": setup.run_config, "result": result.to_dict()}
         save_json(saved, directory / FOLD_RESULT)
     return result
+
+
+def _validate(model: torch.nn.Module, val: ClipTensors, setup: FoldSetup) -> dict[str, float]:
+    """Validation loss and accuracy of ``model`` (NaN when no validation split is held out)."""
+    logits = predict_logits(model, val) if len(val) else None
+    return score(logits, setup.targets[setup.val])
 
 
 def _test(
