@@ -41,7 +41,7 @@ from ast_lab.examples import load_example
 from ast_lab.listening import player
 from ast_lab.model_card import load_card
 from ast_lab.models import AST, trace_shapes
-from ast_lab.models.introspection import max_pool_sources, token_attention
+from ast_lab.models.introspection import columns_near, max_pool_sources, token_attention
 from ast_lab.models.attention import MultiHeadSelfAttention, scaled_dot_product
 from ast_lab.models.transformer import Block
 
@@ -219,8 +219,7 @@ model_plots.plot_token_attention(inputs["dog"], cls_dog, **patch,
 # %%
 loudest = int(features.fbank(shipped.windows(clips["dog"]), shipped.fbank)[0].amax(dim=0).argmax())
 t_patches = trained.patch_embed.grid_size[1]
-near_bark = [j for j in range(t_patches)
-             if j * patch["tstride"] <= loudest + 25 and j * patch["tstride"] + 15 >= loudest - 25]
+near_bark = columns_near(trained, loudest, reach=25)  # 25 frames = 0.25 s either side
 print(f"loudest frame {loudest} ({loudest / 100:.2f} s); columns {near_bark[0]}..{near_bark[-1]} "
       f"are {len(near_bark) / t_patches:.0%} of the patches")
 for block, weights in enumerate(cls_dog):  # weights (heads, 5, 49)

@@ -70,7 +70,7 @@ def execute(script: Path, home: Path) -> bytes:
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
         SlicedWaitClient(notebook, timeout=TIMEOUT_S, kernel_name="python3",
-                       resources={"metadata": {"path": str(script.parent)}}).execute()
+                         resources={"metadata": {"path": str(script.parent)}}).execute()
     finally:
         for key, value in saved.items():
             os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)

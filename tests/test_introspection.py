@@ -18,7 +18,8 @@ from ast_lab.features import fbank  # noqa: E402
 from ast_lab.model_card import load_card  # noqa: E402
 from ast_lab.models import AST  # noqa: E402
 from ast_lab.models.introspection import (  # noqa: E402
-    filter_smoothness, max_pool_sources, mean_position_similarity, patch_filters, token_attention,
+    columns_near, filter_smoothness, max_pool_sources, mean_position_similarity, patch_filters,
+    token_attention,
 )
 
 
@@ -106,8 +107,9 @@ def test_shipped_model_looks_at_the_dog_bark():
     windows = shipped.windows(load_example("dog"))
     spec = shipped.inputs(windows)[0]  # (n_mels, frames)
     loudest = int(fbank(windows, shipped.fbank)[0].amax(dim=0).argmax())  # frame of the bark
-    columns = [j for j in range(model.patch_embed.grid_size[1])
-               if j * 10 <= loudest + 25 and j * 10 + 15 >= loudest - 25]  # +-0.25 s
+    columns = columns_near(model, loudest, 25)  # +-0.25 s
+    by_hand = [j for j in range(49) if j * 10 <= loudest + 25 and j * 10 + 15 >= loudest - 25]
+    assert columns == by_hand
     assert len(columns) <= 8
     for token in ("cls", "dist"):
         last = token_attention(model, spec, token)[-1]  # (heads, Fp, Tp)

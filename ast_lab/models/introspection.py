@@ -4,6 +4,7 @@
   patches, for every block and head;
 - ``max_pool_sources``: where a head that max-pools the patches (``label_pooling="max"``) takes
   its inputs from;
+- ``columns_near``: the patch grid's time columns that overlap a stretch of frames (an event);
 - ``patch_filters``: the patch embedding's learned 16 x 16 kernels, and ``filter_smoothness``, how
   far they are from noise;
 - ``mean_position_similarity``: how alike positional embeddings are, by row and time gap.
@@ -66,6 +67,15 @@ def max_pool_sources(model: AST, spec: Tensor) -> Tensor:
     winners = tokens.argmax(dim=0)  # (D,): the patch holding each channel's maximum
     counts = torch.bincount(winners, minlength=tokens.shape[0]).float()  # (N,)
     return (counts / tokens.shape[1]).reshape(model.patch_embed.grid_size)
+
+
+def columns_near(model: AST, frame: int, reach: int) -> list[int]:
+    """The time columns of ``model``'s patch grid whose patches overlap frames ``frame - reach``
+    to ``frame + reach`` (e.g. the frames within 0.25 s of an event's loudest frame)."""
+    cfg = model.cfg
+    starts = [j * cfg.tstride for j in range(model.patch_embed.grid_size[1])]  # first frames
+    return [j for j, start in enumerate(starts)
+            if start <= frame + reach and start + cfg.patch_size - 1 >= frame - reach]
 
 
 def patch_filters(model: AST) -> Tensor:
