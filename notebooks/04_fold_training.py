@@ -33,7 +33,7 @@
 # *This page was saved from a **quick-mode** run (`make notebooks`): the training cells show
 # a few epochs on a small synthetic set, so their numbers are not results. The ESC-10 tables
 # and pictures further down are read from `results/`, and are the real ones. Run it yourself
-# without `AST_LAB_QUICK` for the full demo settings (about 11 minutes on 2 CPU cores).*
+# without `AST_LAB_QUICK` for the full demo settings (`make demo` took 7.5 minutes on 2 CPU cores).*
 
 # %%
 from pathlib import Path
