@@ -1,23 +1,28 @@
 # The README's two commands: `make demo` and `make test`.
-# Each creates .venv on first use, installs the package with its extras, then runs.
+# Each creates .venv on first use and installs what it needs: the demo the package alone,
+# the tests the package with its extras (notebooks, pytest, librosa); then runs.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
+CORE   := $(VENV)/.installed-core
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test install model notebooks clean-venv
 
-$(STAMP): pyproject.toml
+$(CORE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 	# the CPU build first, so the range in pyproject.toml is already satisfied
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[notebooks,dev]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	touch $(CORE)
+
+$(STAMP): $(CORE)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[notebooks,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/ast-lab demo
 
 test: $(STAMP)

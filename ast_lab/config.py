@@ -15,6 +15,25 @@ from typing import Any, Literal, Optional
 WindowName = Literal["hann", "hamming", "povey", "rectangular"]
 
 
+def replace_settings(obj: Any, settings: dict[str, Any], parts: tuple[str, ...]) -> Any:
+    """``obj`` (a dataclass whose fields ``parts`` hold config dataclasses) with fields of those
+    configs replaced, keyed ``"<part>.<field>"`` (e.g. ``{"train.mixup_alpha": 0.3}``); lists
+    become tuples (as JSON and the command line give them). ValueError names an unknown part
+    or field."""
+    changes: dict[str, dict[str, Any]] = {part: {} for part in parts}
+    for key, value in settings.items():
+        part, _, name = key.partition(".")
+        if part not in parts:
+            raise ValueError(f"setting {key!r}: the part must be one of {parts}")
+        fields = {f.name for f in dataclasses.fields(getattr(obj, part))}
+        if name not in fields:
+            raise ValueError(f"setting {key!r}: {part} has no field {name!r}")
+        changes[part][name] = tuple(value) if isinstance(value, list) else value
+    return dataclasses.replace(obj, **{
+        part: dataclasses.replace(getattr(obj, part), **fields) for part, fields in changes.items()
+    })
+
+
 def config_hash(cfg: Any, exclude: tuple[str, ...] = ()) -> str:
     """Short, stable hex digest of a dataclass's fields (minus ``exclude``), for cache keys."""
     fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in exclude}

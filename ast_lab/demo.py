@@ -11,12 +11,13 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
+from .config import (ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig,
+                     replace_settings)
 from .data import FeatureSet, load_dataset
 from .data.paths import ast_lab_home
 from .metrics import Results, results_table
@@ -42,6 +43,14 @@ class DemoSettings:
     cnn_train: TrainConfig
     ast_train: TrainConfig
     folds: Optional[tuple[int, ...]] = None  # test folds to run; None = all five
+
+    def with_settings(self, settings: dict[str, Any]) -> "DemoSettings":
+        """These settings with config fields replaced, keyed ``"<part>.<field>"`` for a part of
+        ``DEMO_PARTS`` (e.g. ``{"ast_train.epochs": 10}``); ValueError names an unknown one."""
+        return replace_settings(self, settings, DEMO_PARTS)
+
+
+DEMO_PARTS = ("data", "fbank", "cnn", "ast", "cnn_train", "ast_train")  # its config fields
 
 
 def demo_settings(quick: Optional[bool] = None) -> DemoSettings:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
+from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig, replace_settings
 from .data import FeatureSet, load_dataset
 from .metrics import Results
 from .training import ModelConfig, cross_validate, current_world
@@ -66,19 +66,7 @@ class Recipe:
         """The recipe with fields of its configs replaced, keyed ``"<part>.<field>"`` where
         part is ``train``, ``model`` or ``fbank`` (e.g. ``{"train.mixup_alpha": 0.3}``): the
         variants a tuning run compares. ValueError names an unknown part or field."""
-        changes: dict[str, dict[str, Any]] = {part: {} for part in SETTABLE}
-        for key, value in settings.items():
-            part, _, name = key.partition(".")
-            if part not in SETTABLE:
-                raise ValueError(f"setting {key!r}: the part must be one of {SETTABLE}")
-            fields = {f.name for f in dataclasses.fields(getattr(self, part))}
-            if name not in fields:
-                raise ValueError(f"setting {key!r}: {part} has no field {name!r}")
-            changes[part][name] = tuple(value) if isinstance(value, list) else value
-        return dataclasses.replace(self, **{
-            part: dataclasses.replace(getattr(self, part), **fields)
-            for part, fields in changes.items()
-        })
+        return replace_settings(self, settings, SETTABLE)
 
 
 SETTABLE = ("train", "model", "fbank")  # the configs ``Recipe.with_settings`` can change

@@ -126,7 +126,7 @@ def tune(
                                teacher_recipe=teacher)
     score = _score(recipe_name, settings, held_out, results)
     if log is not None:
-        append_log(Path(log), score)
+        append_log(Path(log), score.row())
     return score
 
 
@@ -144,11 +144,14 @@ def _with_teacher(recipe: Recipe, teacher: str) -> Recipe:
     return dataclasses.replace(recipe, teacher=teacher)
 
 
-def append_log(log: Path, score: TuningScore) -> None:
-    """Append ``score``'s row to the tuning log ``log``, writing its header first if new."""
+LOG_INTRO = "Validation folds only; the held-out fold is never loaded. One row per scored variant."
+
+
+def append_log(log: Path, row: str, header: str = LOG_HEADER, intro: str = LOG_INTRO) -> None:
+    """Append one markdown ``row`` to the tuning log ``log``, writing its title, ``intro`` and
+    table ``header`` first if the file is new."""
     log.parent.mkdir(parents=True, exist_ok=True)
     if not log.exists():
-        log.write_text(f"# Tuning log: {log.stem}\n\nValidation folds only; the held-out fold "
-                       "is never loaded. One row per scored variant.\n\n" + LOG_HEADER)
+        log.write_text(f"# Tuning log: {log.stem}\n\n{intro}\n\n{header}")
     with log.open("a") as fh:
-        fh.write(score.row())
+        fh.write(row)

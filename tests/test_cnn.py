@@ -89,3 +89,24 @@ def test_max_pooling_keeps_a_thin_event_that_averaging_dilutes():
     assert gaps["max"] > 3 * gaps["avg"]
     with pytest.raises(ValueError, match="unknown pooling"):
         CNN(CNNConfig(pooling="median"))  # type: ignore[arg-type]
+
+
+def test_channels_last_layout_computes_what_the_plain_layout_does():
+    model = small_cnn().eval()
+    kernels = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert all(k.is_contiguous(memory_format=torch.channels_last) for k in kernels)
+    plain = small_cnn().eval()
+    plain.load_state_dict({k: v.contiguous() for k, v in model.state_dict().items()})
+    plain.to(memory_format=torch.contiguous_format)
+    # loading plain tensors into the model keeps its layout
+    model.load_state_dict(plain.state_dict())
+    assert all(k.is_contiguous(memory_format=torch.channels_last) for k in kernels)
+    spec = torch.randn(4, 64, 100)
+    with torch.no_grad():
+        image = spec.unsqueeze(1)
+        maps = plain.stages[0](image)  # the plain layout, stage by stage
+        for stage in plain.stages[1:]:
+            maps = stage(maps)
+        expected = plain.head(plain.pool(maps).flatten(1))
+        assert not maps.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(model(spec), expected, rtol=1e-5, atol=1e-5)

