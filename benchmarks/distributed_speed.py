@@ -27,14 +27,13 @@ max over rounds); with it each configuration's median clips/s. Writes
     python benchmarks/distributed_speed.py --models ast --modes data --rounds 11
     python benchmarks/distributed_speed.py --quick             # smoke run, writes nothing
 
-The ranks find ``rank_main`` by importing this file by its module name: run it as a script,
-or put ``benchmarks/`` on ``sys.path`` before calling ``main`` (as its test does).
+The ranks find ``rank_main`` by importing this file by its module name, from ``sys.path`` as
+they inherit it: run it as a script, or with ``benchmarks/`` on the path (as the tests do).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import queue
@@ -58,6 +57,7 @@ from ast_lab.timing import Comparison, measure_rounds
 from ast_lab.training import World, join_world, lr_factor, make_optimizer
 from ast_lab.training.distributed import barrier, data_parallel, rank_device
 from ast_lab.training.epoch import train_epoch
+from bench_cli import add_run_options, parse_run_args, write_report
 
 RESULTS = Path(__file__).parent / "results" / "distributed_speed.json"
 MELS, FRAMES, CLASSES = 64, 101, 12  # the demo's log-mels and its number of classes
@@ -282,14 +282,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="CPU threads of the 1 process; each of 2 gets half (default 2)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                         help="cuda needs 2 GPUs (NCCL); auto: cuda if there are, else cpu")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: " + ", ".join(f"{k} {v}" for k, v in QUICK.items())
-                        + "; writes no JSON unless --out is given")
-    parser.add_argument("--out", type=Path, help=f"JSON to write (default {RESULTS})")
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    add_run_options(parser, QUICK, RESULTS)
+    args = parse_run_args(parser, argv, FULL, QUICK, RESULTS)
     if args.batch % 2:
         parser.error(f"--batch must be even, to split over 2 ranks; got {args.batch}")
     gpus = torch.cuda.device_count()
@@ -297,8 +291,6 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         parser.error(f"--device cuda needs 2 GPUs, found {gpus}")
     if args.device == "auto":
         args.device = "cuda" if gpus >= 2 else "cpu"
-    if args.out is None and not args.quick:
-        args.out = RESULTS
     return args
 
 
@@ -329,10 +321,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         },
         results=rows,
     )
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    write_report(result, args.out)
     return result
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
 from pathlib import Path
@@ -32,6 +31,7 @@ import torch
 from ast_lab import features
 from ast_lab.config import FbankConfig
 from ast_lab.timing import Spread, time_rounds
+from bench_cli import add_run_options, parse_run_args, write_report
 
 CLIP_SECONDS = 5.0
 THREADS = 2
@@ -81,17 +81,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help=f"interleaved timed rounds (default {FULL['rounds']})")
     parser.add_argument("--threads", type=int, default=THREADS,
                         help=f"CPU threads for ours (default {THREADS})")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: " + ", ".join(f"{k} {v}" for k, v in QUICK.items())
-                        + "; writes no JSON unless --out is given")
-    parser.add_argument("--out", type=Path, help=f"JSON to write (default {RESULTS})")
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    if args.out is None and not args.quick:
-        args.out = RESULTS
-    return args
+    add_run_options(parser, QUICK, RESULTS)
+    return parse_run_args(parser, argv, FULL, QUICK, RESULTS)
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
@@ -151,10 +142,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
     if "ours_cuda" in variants:
         print(f"CUDA ({result['cuda_device']}): {ms['ours_cuda']['median']:.4f} ms/clip, ratio "
               f"to librosa {timed.ratio('ours_cuda').median:.4f}")
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    write_report(result, args.out)
     if max_db_diff > DB_TOLERANCE:
         raise SystemExit(f"outputs differ by {max_db_diff:.2e} dB > {DB_TOLERANCE} dB")
     return result

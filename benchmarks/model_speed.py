@@ -45,6 +45,7 @@ from ast_lab.config import AST_PRESETS, ASTConfig, CNNConfig
 from ast_lab.models import AST, CNN, count_parameters
 from ast_lab.models.transformer import Encoder
 from ast_lab.timing import Comparison, Spread, time_rounds
+from bench_cli import add_run_options, parse_run_args, write_report
 
 RESULTS = Path(__file__).parent / "results" / "model_speed.json"
 PRESETS = list(AST_PRESETS)  # micro, tiny, small, base
@@ -382,9 +383,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="of --presets, those to run the attention comparison for "
                         "(default: micro tiny; none: skip it)")
     parser.add_argument("--no-cnn", action="store_true", help="skip the CNN baseline")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: " + ", ".join(f"{k} {v}" for k, v in QUICK.items())
-                        + ", one step per preset; writes no JSON unless --out is given")
+    add_run_options(parser, QUICK, RESULTS, also="one step per preset")
     parser.add_argument("--mels", type=int, default=128, help="input mel bins")
     parser.add_argument("--frames", type=int, help=f"input frames (default {FULL['frames']})")
     parser.add_argument("--batch", type=int,
@@ -405,14 +404,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help=f"untimed steps per case first (default {FULL['warmup']})")
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu (+ cuda)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    parser.add_argument("--out", type=Path, help=f"JSON to write (default {RESULTS})")
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    if args.out is None and not args.quick:
-        args.out = RESULTS
-    return args
+    return parse_run_args(parser, argv, FULL, QUICK, RESULTS)
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
@@ -446,10 +438,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
     )
     print(json.dumps(result["fused_vs_torch"], indent=2))
     print(markdown_table(train_rows))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    write_report(result, args.out)
     return result
 
 
