@@ -68,7 +68,7 @@ MODELS: dict[str, tuple[str, Union[ASTConfig, CNNConfig]]] = {
 }
 MODES = ("data", "folds")
 REFERENCE = "single"
-STARTUP_TIMEOUT_S = 600.0  # for every rank to import torch, build its models and warm up
+ANSWER_TIMEOUT_S = 600.0  # for the ranks to start (import, build, warm up) or to time a pass
 
 # Option defaults for a full run and for --quick (a smoke test: the CNN, a few steps).
 FULL = dict(models=list(MODELS), steps=30, warmup=5, rounds=7)
@@ -192,27 +192,28 @@ class Workers:
             nprocs=group.processes, join=False,
         )
 
-    def _next_result(self, timeout_s: float) -> Any:
-        """The next message of the ranks; raises if a rank failed or ``timeout_s`` passed."""
-        deadline = time.monotonic() + timeout_s
+    def _next_result(self) -> Any:
+        """The next message of the ranks; raises if a rank failed or ``ANSWER_TIMEOUT_S``
+        passed."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
                 return self.results.get(timeout=1.0)
             except queue.Empty:
                 if self.processes.join(timeout=0):  # raises if a rank failed
                     raise RuntimeError(f"the ranks of {self.group} exited unasked")
-        raise TimeoutError(f"no answer from the ranks of {self.group} in {timeout_s:.0f} s")
+        raise TimeoutError(f"no answer from the ranks of {self.group} in {ANSWER_TIMEOUT_S:.0f} s")
 
     def wait_ready(self) -> None:
         """Wait until every rank has built and warmed up its models."""
         for _ in range(self.group.processes):
-            self._next_result(STARTUP_TIMEOUT_S)
+            self._next_result()
 
     def seconds_per_clip(self, model: str, mode: str) -> float:
         """Time one pass of ``model``'s ``mode`` loop on every rank: seconds per clip trained."""
         for command in self.commands:
             command.put((model, mode))
-        seconds = self._next_result(STARTUP_TIMEOUT_S)
+        seconds = self._next_result()
         return seconds / self.group.clips_per_pass(mode, self.settings)
 
     def __enter__(self) -> Workers:
