@@ -1,23 +1,28 @@
-"""How fast is our FBANK, against librosa, on 5 s clips at 16 kHz?
+"""How fast is our FBANK, against librosa, on 5 s clips at 16 kHz? Median ratio over rounds.
 
-Times one pass of ``features.fbank`` (the whole set in one call; CPU with 2 threads, and CUDA when
-present) and of ``librosa.feature.melspectrogram`` + ``power_to_db`` clip by clip, with the same
-settings (the default ``FbankConfig``: periodic Hann, 25/10 ms, n_fft 512, 128 Slaney mels, dB
-with top_db 80). One warm-up call each, then one timed run. Checks that both agree to 1e-3 dB and
-writes ``benchmarks/results/fbank_speed.json``.
+Times ``features.fbank`` on the whole set in one call (CPU with ``--threads``, 2 by default,
+and CUDA when present) and ``librosa.feature.melspectrogram`` + ``power_to_db`` clip by clip,
+with the same settings (the default ``FbankConfig``: periodic Hann, 25/10 ms, n_fft 512, 128
+Slaney mels, dB with top_db 80). One warm-up call of each, then ``--rounds`` interleaved
+rounds (``ast_lab.timing.time_rounds``: every round times each variant once, the order turning
+every round). The headline is the median over rounds of the per-round ratio ours / librosa
+(below 1: ours is faster) with its range (min, max over rounds); with it, each variant's median
+ms per clip. (One timed pass of each, as this script did before, gave 0.22 on one machine and
+0.56 on another.) Checks that both agree to 1e-3 dB and writes
+``benchmarks/results/fbank_speed.json``.
 
-    python benchmarks/fbank_speed.py --clips 200
+    python benchmarks/fbank_speed.py                        # 200 clips, 7 rounds
+    python benchmarks/fbank_speed.py --quick --threads 1    # 8 clips, 3 rounds; no JSON
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
-import time
 from pathlib import Path
+from typing import Optional
 
 import librosa
 import numpy as np
@@ -25,10 +30,15 @@ import torch
 
 from ast_lab import features
 from ast_lab.config import FbankConfig
+from ast_lab.timing import Spread, time_rounds
+from bench_cli import add_run_options, parse_run_args, write_report
 
 CLIP_SECONDS = 5.0
 THREADS = 2
 DB_TOLERANCE = 1e-3  # dB, as tests/test_features_vs_librosa.py
+RESULTS = Path(__file__).parent / "results" / "fbank_speed.json"
+FULL = dict(clips=200, rounds=7)
+QUICK = dict(clips=8, rounds=3)
 
 
 def synthetic_clips(n_clips: int, sample_rate: int, seed: int = 0) -> np.ndarray:
@@ -58,34 +68,45 @@ def librosa_fbank(clip: np.ndarray, cfg: FbankConfig) -> np.ndarray:
     return librosa.power_to_db(power, ref=1.0, amin=cfg.amin, top_db=cfg.top_db)
 
 
-def ms_per_clip(run, n_clips: int, sync=lambda: None) -> float:
-    """One warm-up call, then one timed call of ``run``; milliseconds per clip."""
-    run()
-    sync()
-    start = time.perf_counter()
-    run()
-    sync()
-    return (time.perf_counter() - start) * 1000 / n_clips
+def ms_per_clip(seconds: Spread, n_clips: int) -> dict:
+    """Seconds per call (of all ``n_clips``) -> milliseconds per clip: median, range, rounds."""
+    return seconds.scaled(1000 / n_clips).to_dict()
 
 
-def main() -> None:
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    """Command line -> options, with ``FULL`` or (``--quick``) ``QUICK`` defaults filled in."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=200, help="number of 5 s clips")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "fbank_speed.json"
-    )
-    args = parser.parse_args()
+    parser.add_argument("--clips", type=int, help=f"number of 5 s clips (default {FULL['clips']})")
+    parser.add_argument("--rounds", type=int,
+                        help=f"interleaved timed rounds (default {FULL['rounds']})")
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help=f"CPU threads for ours (default {THREADS})")
+    add_run_options(parser, QUICK, RESULTS)
+    return parse_run_args(parser, argv, FULL, QUICK, RESULTS)
 
-    torch.set_num_threads(THREADS)
+
+def main(argv: Optional[list[str]] = None) -> dict:
+    """Run the benchmark, print its summary, write the JSON (see ``--out``) and return it."""
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
     cfg = FbankConfig()
     clips = synthetic_clips(args.clips, cfg.sample_rate)
     load_before = os.getloadavg()
 
     ours = features.fbank(clips, cfg)  # (clips, n_mels, frames)
-    ours_ms = ms_per_clip(lambda: features.fbank(clips, cfg), args.clips)
     reference = np.stack([librosa_fbank(clip, cfg) for clip in clips])
-    librosa_ms = ms_per_clip(lambda: [librosa_fbank(clip, cfg) for clip in clips], args.clips)
     max_db_diff = float(np.abs(ours.numpy() - reference).max())
+    variants = {
+        "ours_cpu": lambda: features.fbank(clips, cfg),
+        "librosa": lambda: [librosa_fbank(clip, cfg) for clip in clips],
+    }
+    synchronize = None
+    if torch.cuda.is_available():
+        on_gpu = torch.from_numpy(clips).cuda()
+        variants["ours_cuda"] = lambda: features.fbank(on_gpu, cfg)
+        synchronize = torch.cuda.synchronize
+    timed = time_rounds(variants, reference="librosa", rounds=args.rounds, warmup=1,
+                        synchronize=synchronize)
 
     result = {
         "torch": torch.__version__,
@@ -95,35 +116,36 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "n_clips": args.clips,
         "clip_seconds": CLIP_SECONDS,
+        "rounds": args.rounds,
+        "orders": timed.to_dict()["orders"],
         "config": dataclasses.asdict(cfg),
         "output_shape": list(ours.shape),
-        "ms_per_clip": {"ours_cpu": round(ours_ms, 4), "librosa": round(librosa_ms, 4)},
-        "ratio_ours_cpu_to_librosa": round(ours_ms / librosa_ms, 4),
+        "ms_per_clip": {name: ms_per_clip(timed.seconds[name], args.clips) for name in variants},
+        "ratio_to_librosa": {
+            name: timed.ratio(name).to_dict() for name in variants if name != "librosa"
+        },
         "max_abs_db_diff": max_db_diff,
         "db_tolerance": DB_TOLERANCE,
     }
-    if torch.cuda.is_available():
-        on_gpu = torch.from_numpy(clips).cuda()
-        gpu_ms = ms_per_clip(
-            lambda: features.fbank(on_gpu, cfg), args.clips, torch.cuda.synchronize
-        )
-        result["ms_per_clip"]["ours_cuda"] = round(gpu_ms, 4)
+    if "ours_cuda" in variants:
         result["cuda_device"] = torch.cuda.get_device_name()
         gpu_diff = (features.fbank(on_gpu, cfg).cpu() - ours).abs().max()
         result["max_abs_db_diff_cuda_vs_cpu"] = float(gpu_diff)
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    ms, ratio = result["ms_per_clip"], timed.ratio("ours_cpu")
     print(
-        f"{args.clips} clips of {CLIP_SECONDS:g} s: ours {ours_ms:.3f} ms/clip "
-        f"(CPU, {THREADS} threads), librosa {librosa_ms:.3f} ms/clip, "
-        f"ratio {ours_ms / librosa_ms:.2f}; max |dB diff| {max_db_diff:.2e}"
+        f"{args.clips} clips of {CLIP_SECONDS:g} s, {args.rounds} rounds, median (min-max): "
+        f"ours {ms['ours_cpu']['median']:.3f} ms/clip (CPU, {args.threads} threads), librosa "
+        f"{ms['librosa']['median']:.3f} ms/clip; ratio ours/librosa {ratio.median:.3f} "
+        f"({ratio.low:.3f}-{ratio.high:.3f}); max |dB diff| {max_db_diff:.2e}"
     )
-    if "ours_cuda" in result["ms_per_clip"]:
-        print(f"CUDA ({result['cuda_device']}): {result['ms_per_clip']['ours_cuda']:.4f} ms/clip")
-    print(f"wrote {args.out}")
+    if "ours_cuda" in variants:
+        print(f"CUDA ({result['cuda_device']}): {ms['ours_cuda']['median']:.4f} ms/clip, ratio "
+              f"to librosa {timed.ratio('ours_cuda').median:.4f}")
+    write_report(result, args.out)
     if max_db_diff > DB_TOLERANCE:
         raise SystemExit(f"outputs differ by {max_db_diff:.2e} dB > {DB_TOLERANCE} dB")
+    return result
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ One training step = forward, backward and an AdamW update on a random batch of l
   same model and batch (matrix products, convolutions and attention, forward and backward) and
   divided by the measured step time. On CPU it runs in float32; on CUDA the forward runs under
   ``torch.autocast`` in bfloat16.
-* Comparison (keys ``results`` and ``fused_vs_torch``; presets in ``--compare``): the whole AST
-  with fused and with written-out attention, then the encoder stack alone next to
-  ``torch.nn.TransformerEncoder`` of the same size (pre-norm, GELU, batch_first, no dropout, same
-  width/depth/heads/MLP, parameter counts checked equal) fed the same number of tokens; and the
-  CNN. Variants are timed in interleaved rounds.
+* Comparison (keys ``results``, ``speed_ratios``, ``fused_vs_torch``, ``comparison_rounds``;
+  presets in ``--compare``): the whole AST with fused and with written-out attention, then the
+  encoder stack alone next to ``torch.nn.TransformerEncoder`` of the same size (pre-norm, GELU,
+  batch_first, no dropout, same width/depth/heads/MLP, parameter counts checked equal) fed the
+  same number of tokens; and the CNN. A device's variants are timed in the same interleaved
+  rounds (``ast_lab.timing``) and each is compared with its reference within each round (manual
+  with fused AST, our encoders with nn.TransformerEncoder, the CNN with the fused AST): the
+  headline is the median per-round speed ratio, with its range (min, max over rounds).
 
-Every variant keeps its fastest timed step (or round): on a shared machine other work can only
-slow a step down, so the minimum is the least noisy estimate (as ``timeit``).
+Times are medians over rounds (or a preset's timed steps), each with its range.
 
     python benchmarks/model_speed.py                      # all presets; minutes on 2 cores
     python benchmarks/model_speed.py --quick              # seconds-long smoke run, writes nothing
@@ -31,7 +33,7 @@ import contextlib
 import dataclasses
 import json
 import platform
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Optional
 
@@ -42,6 +44,8 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, 
 from ast_lab.config import AST_PRESETS, ASTConfig, CNNConfig
 from ast_lab.models import AST, CNN, count_parameters
 from ast_lab.models.transformer import Encoder
+from ast_lab.timing import Comparison, Spread, time_rounds
+from bench_cli import add_run_options, parse_run_args, write_report
 
 RESULTS = Path(__file__).parent / "results" / "model_speed.json"
 PRESETS = list(AST_PRESETS)  # micro, tiny, small, base
@@ -52,7 +56,7 @@ class Plan:
     """How one preset's training step is measured on one kind of device."""
 
     batch: int  # clips per step
-    repeats: int  # timed steps; the fastest is kept
+    repeats: int  # timed steps; their median and range are reported
 
 
 # CPU: sized for 2 cores, where a base step takes seconds per clip (a training step of 128 x 512
@@ -79,6 +83,12 @@ class Case:
     inputs: Tensor
     loss: Callable[[Tensor], Tensor]
     tokens: int  # sequence length the attention sees (0 for the CNN)
+    reference: str = ""  # the ``key`` of the case whose speed this one's is compared with
+
+    @property
+    def key(self) -> str:
+        """The case's name in a comparison, e.g. ``"encoder-micro/torch"``."""
+        return f"{self.name}/{self.attention}"
 
 
 def classification_loss(
@@ -119,11 +129,13 @@ def ast_case(
     spec = torch.randn(batch, args.mels, args.frames, device=device)
     loss = classification_loss(batch, cfg.num_classes, device)
     tokens = model.patch_embed.num_patches + 2  # + [CLS], [DIST]
-    return Case(f"ast-{preset}", "fused" if fused else "manual", model, spec, loss, tokens)
+    attention, reference = ("fused", "") if fused else ("manual", f"ast-{preset}/fused")
+    return Case(f"ast-{preset}", attention, model, spec, loss, tokens, reference)
 
 
 def comparison_cases(preset: str, args: argparse.Namespace, device: torch.device) -> list[Case]:
-    """Whole AST (fused, manual), then our encoder (fused, manual) and nn.TransformerEncoder."""
+    """Whole AST (fused, manual), then our encoder (fused, manual) and nn.TransformerEncoder;
+    the manual AST is compared with the fused one, our encoders with nn.TransformerEncoder."""
     cases = [ast_case(preset, fused, args.batch, args, device) for fused in (True, False)]
     tokens = cases[0].tokens
     cfg = ASTConfig.preset(preset)
@@ -134,7 +146,8 @@ def comparison_cases(preset: str, args: argparse.Namespace, device: torch.device
     for fused in (True, False):
         encoder = Encoder(**size, qkv_bias=True, fused_attention=fused).to(device)
         attention = "fused" if fused else "manual"
-        cases.append(Case(f"encoder-{preset}", attention, encoder, x, mean_square, tokens))
+        cases.append(Case(f"encoder-{preset}", attention, encoder, x, mean_square, tokens,
+                          reference=f"encoder-{preset}/torch"))
     reference = torch_encoder(cfg).to(device)
     if count_parameters(reference) != count_parameters(cases[-1].model):
         raise RuntimeError("nn.TransformerEncoder and our Encoder differ in size")
@@ -142,19 +155,22 @@ def comparison_cases(preset: str, args: argparse.Namespace, device: torch.device
     return cases
 
 
-def cnn_case(args: argparse.Namespace, device: torch.device) -> Case:
-    """The CNN baseline on random log-mels ``(args.batch, args.mels, args.frames)``."""
+def cnn_case(args: argparse.Namespace, device: torch.device, reference: str) -> Case:
+    """The CNN baseline on random log-mels ``(args.batch, args.mels, args.frames)``, compared
+    with the case ``reference`` ("" for none)."""
     cfg = CNNConfig()
     spec = torch.randn(args.batch, args.mels, args.frames, device=device)
     loss = classification_loss(args.batch, cfg.num_classes, device)
-    return Case("cnn", "-", CNN(cfg).to(device), spec, loss, tokens=0)
+    return Case("cnn", "-", CNN(cfg).to(device), spec, loss, 0, reference)
 
 
 def comparison(args: argparse.Namespace, device: torch.device) -> list[Case]:
-    """All cases of the comparison: those of the presets in both --presets and --compare, CNN."""
+    """All cases of the comparison: those of the presets in both --presets and --compare, and
+    the CNN (compared with the fused AST of the first of those presets)."""
     presets = [preset for preset in args.presets if preset in args.compare]
     cases = [case for preset in presets for case in comparison_cases(preset, args, device)]
-    return cases + ([] if args.no_cnn else [cnn_case(args, device)])
+    first_ast = cases[0].key if cases else ""
+    return cases + ([] if args.no_cnn else [cnn_case(args, device, first_ast)])
 
 
 def autocast(device: torch.device) -> ContextManager[Any]:
@@ -182,19 +198,6 @@ def train_step(case: Case, optimizer: torch.optim.Optimizer, device: torch.devic
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-
-
-def time_steps(
-    case: Case, steps: int, optimizer: torch.optim.Optimizer, device: torch.device
-) -> float:
-    """Seconds for ``steps`` training steps (CUDA synchronised before and after)."""
-    case.model.train()
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        train_step(case, optimizer, device)
-    synchronize(device)
-    return time.perf_counter() - start
 
 
 def cpu_sdpa_flops(query: torch.Size, key: torch.Size, value: torch.Size, *_, **__) -> int:
@@ -232,35 +235,56 @@ def counted_train_step(
     return counter.get_total_flops()
 
 
-def benchmark(cases: list[Case], args: argparse.Namespace, device: torch.device) -> list[dict]:
-    """Warm every case up, time them in ``args.rounds`` interleaved rounds, keep the fastest."""
-    optimizers = [torch.optim.AdamW(case.model.parameters(), lr=1e-4) for case in cases]
-    for case, optimizer in zip(cases, optimizers):
-        time_steps(case, args.warmup, optimizer, device)
-    seconds = [[] for _ in cases]
-    for _ in range(args.rounds):
-        for i, (case, optimizer) in enumerate(zip(cases, optimizers)):
-            seconds[i].append(time_steps(case, args.steps, optimizer, device))
+def speed_fields(seconds: Spread, batch: int) -> dict[str, Any]:
+    """Seconds per step over rounds -> median ms/step and clips/s, each with [min, max]."""
+    ms, clips = seconds.scaled(1000), seconds.inverse().scaled(batch)
+    return dict(
+        ms_per_step=round(ms.median, 1),
+        ms_per_step_range=[round(ms.low, 1), round(ms.high, 1)],
+        clips_per_s=round(clips.median, 2),
+        clips_per_s_range=[round(clips.low, 2), round(clips.high, 2)],
+    )
+
+
+def benchmark(args: argparse.Namespace, device: torch.device) -> tuple[list, list, dict]:
+    """Time every case of the ``comparison`` on ``device`` in ``args.rounds`` interleaved rounds.
+
+    Returns a row per case (medians and ranges of ms/step and clips/s), the ``speed_ratios``
+    rows and the rounds themselves (``Comparison.to_dict``); all empty without cases. The
+    models are freed when it returns.
+    """
+    cases = comparison(args, device)
+    if not cases:
+        return [], [], {}
+    steps = {}
+    for case in cases:
+        case.model.train()
+        optimizer = torch.optim.AdamW(case.model.parameters(), lr=1e-4)
+        steps[case.key] = partial(train_step, case, optimizer, device)
+    timed = time_rounds(steps, reference=cases[0].key, rounds=args.rounds, repeat=args.steps,
+                        warmup=args.warmup, synchronize=partial(synchronize, device))
     rows = []
-    for case, times in zip(cases, seconds):
-        steps_per_s = args.steps / min(times)
-        rows.append(
-            dict(
-                model=case.name,
-                attention=case.attention,
-                device=str(device),
-                params=count_parameters(case.model),
-                tokens=case.tokens,
-                batch=args.batch,
-                steps_per_s=round(steps_per_s, 3),
-                clips_per_s=round(steps_per_s * args.batch, 2),
-                ms_per_step=round(1000 / steps_per_s, 1),
-            )
-        )
-        row = rows[-1]
-        print(f"{device.type:4s} {case.name:15s} {case.attention:6s} "
-              f"{row['ms_per_step']:9.1f} ms/step {row['clips_per_s']:8.2f} clips/s", flush=True)
-    return rows
+    for case in cases:
+        row = dict(model=case.name, attention=case.attention, device=str(device),
+                   params=count_parameters(case.model), tokens=case.tokens, batch=args.batch,
+                   **speed_fields(timed.seconds[case.key], args.batch))
+        rows.append(row)
+        low, high = row["ms_per_step_range"]
+        print(f"{device.type:4s} {case.name:15s} {case.attention:6s} {row['ms_per_step']:9.1f} "
+              f"({low:.1f}-{high:.1f}) ms/step {row['clips_per_s']:8.2f} clips/s", flush=True)
+    compared = [case for case in cases if case.reference]
+    return rows, [speed_ratio(case, timed, device) for case in compared], timed.to_dict()
+
+
+def speed_ratio(case: Case, timed: Comparison, device: torch.device) -> dict:
+    """A ``speed_ratios`` row: ``case``'s speed over its reference's per round (same batch:
+    clips/s over clips/s), median and [min, max] over the rounds."""
+    ratio = timed.speedup(case.key, case.reference)
+    print(f"{device.type:4s} {case.key:20s} / {case.reference:20s} speed {ratio.median:6.3f} "
+          f"({ratio.low:.3f}-{ratio.high:.3f})", flush=True)
+    return dict(variant=case.key, reference=case.reference, device=str(device),
+                speed_ratio=round(ratio.median, 3),
+                speed_ratio_range=[round(ratio.low, 3), round(ratio.high, 3)])
 
 
 def train_plan(preset: str, device: torch.device, args: argparse.Namespace) -> Plan:
@@ -277,14 +301,18 @@ def train_plan(preset: str, device: torch.device, args: argparse.Namespace) -> P
 def train_step_row(preset: str, args: argparse.Namespace, device: torch.device) -> dict:
     """Count the FLOPs of ``preset``'s training step, then time it: one row of ``train_step``.
 
-    The counted step doubles as the first warm-up step; ``args.warmup`` more follow untimed.
+    The counted step doubles as the first warm-up step; ``args.warmup`` more follow untimed,
+    then ``plan.repeats`` timed steps, reported as median and range.
     """
     plan = train_plan(preset, device, args)
     case = ast_case(preset, True, plan.batch, args, device)
     optimizer = torch.optim.AdamW(case.model.parameters(), lr=1e-4)
     flops = counted_train_step(case, optimizer, device)
-    time_steps(case, args.warmup, optimizer, device)
-    seconds = min(time_steps(case, 1, optimizer, device) for _ in range(plan.repeats))
+    step = {"train_step": partial(train_step, case, optimizer, device)}
+    timed = time_rounds(step, reference="train_step", rounds=plan.repeats, warmup=args.warmup,
+                        synchronize=partial(synchronize, device))
+    seconds = timed.seconds["train_step"]  # one step per round
+    tflops = seconds.inverse().scaled(flops / 1e12)
     row = dict(
         preset=preset,
         device=str(device),
@@ -293,43 +321,44 @@ def train_step_row(preset: str, args: argparse.Namespace, device: torch.device) 
         repeats=plan.repeats,
         tokens=case.tokens,
         params=count_parameters(case.model),
-        ms_per_step=round(1000 * seconds, 1),
-        clips_per_s=round(plan.batch / seconds, 2),
+        **speed_fields(seconds, plan.batch),
         flops_per_step=flops,
-        tflops_per_s=round(flops / seconds / 1e12, 4),
+        tflops_per_s=round(tflops.median, 4),
+        tflops_per_s_range=[round(tflops.low, 4), round(tflops.high, 4)],
     )
+    low, high = row["ms_per_step_range"]
     print(f"{device.type:4s} train {preset:6s} batch {plan.batch:3d} {row['ms_per_step']:9.1f} "
-          f"ms/step {row['clips_per_s']:8.2f} clips/s {row['tflops_per_s']:8.4f} TFLOP/s",
-          flush=True)
+          f"({low:.1f}-{high:.1f}) ms/step {row['clips_per_s']:8.2f} clips/s "
+          f"{row['tflops_per_s']:8.4f} TFLOP/s", flush=True)
     return row
 
 
-def fused_vs_torch(rows: list[dict]) -> list[dict]:
-    """Our fused encoder's speed as a multiple of nn.TransformerEncoder's, per preset and device."""
-    speed = {(r["model"], r["attention"], r["device"]): r["steps_per_s"] for r in rows}
-    return [
-        dict(
-            model=model,
-            device=device,
-            fused_over_torch=round(speed[(model, "fused", device)] / torch_speed, 3),
-            manual_over_torch=round(speed[(model, "manual", device)] / torch_speed, 3),
-        )
-        for (model, attention, device), torch_speed in speed.items()
-        if attention == "torch"
-    ]
+def fused_vs_torch(ratios: list[dict]) -> list[dict]:
+    """Our encoders' speed as a multiple of nn.TransformerEncoder's, per preset and device: the
+    encoder rows of ``speed_ratios`` (median and range over rounds), one dict per preset."""
+    table: dict[tuple[str, str], dict] = {}
+    for r in ratios:
+        model, attention = r["variant"].split("/")
+        if r["reference"] == f"{model}/torch":
+            row = table.setdefault((model, r["device"]), dict(model=model, device=r["device"]))
+            row[f"{attention}_over_torch"] = r["speed_ratio"]
+            row[f"{attention}_over_torch_range"] = r["speed_ratio_range"]
+    return list(table.values())
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """The ``train_step`` rows as a markdown table (GFLOP per step, TFLOP/s achieved)."""
+    """The ``train_step`` rows as a markdown table (medians, GFLOP per step, TFLOP/s achieved)."""
     lines = [
-        "| preset | device | dtype | batch | tokens | params | ms/step | clips/s "
+        "| preset | device | dtype | batch | tokens | params | ms/step (min-max) | clips/s "
         "| GFLOP/step | TFLOP/s |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        low, high = r["ms_per_step_range"]
         lines.append(
             f"| {r['preset']} | {r['device']} | {r['dtype']} | {r['batch']} | {r['tokens']} "
-            f"| {r['params'] / 1e6:.2f} M | {r['ms_per_step']:.1f} | {r['clips_per_s']:.2f} "
+            f"| {r['params'] / 1e6:.2f} M | {r['ms_per_step']:.1f} ({low:.1f}-{high:.1f}) "
+            f"| {r['clips_per_s']:.2f} "
             f"| {r['flops_per_step'] / 1e9:.1f} | {r['tflops_per_s']:.3f} |"
         )
     return "\n".join(lines)
@@ -354,9 +383,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="of --presets, those to run the attention comparison for "
                         "(default: micro tiny; none: skip it)")
     parser.add_argument("--no-cnn", action="store_true", help="skip the CNN baseline")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: " + ", ".join(f"{k} {v}" for k, v in QUICK.items())
-                        + ", one step per preset; writes no JSON unless --out is given")
+    add_run_options(parser, QUICK, RESULTS, also="one step per preset")
     parser.add_argument("--mels", type=int, default=128, help="input mel bins")
     parser.add_argument("--frames", type=int, help=f"input frames (default {FULL['frames']})")
     parser.add_argument("--batch", type=int,
@@ -367,24 +394,17 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         "TRAIN_PLANS, e.g. CPU micro/tiny 4, small/base 2; CUDA 32)")
     parser.add_argument("--train-repeats", nargs="+", type=preset_int, default=[],
                         metavar="[PRESET=]N",
-                        help="timed training steps, fastest kept (default: TRAIN_PLANS, e.g. "
+                        help="timed training steps, median and range (default: TRAIN_PLANS, e.g. "
                         "CPU micro 5, tiny/small/base 3; CUDA 10)")
     parser.add_argument("--steps", type=int, default=1, help="comparison: timed steps per round")
     parser.add_argument("--rounds", type=int,
-                        help=f"comparison: interleaved rounds, fastest kept "
+                        help=f"comparison: interleaved rounds, median and range "
                         f"(default {FULL['rounds']})")
     parser.add_argument("--warmup", type=int,
                         help=f"untimed steps per case first (default {FULL['warmup']})")
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu (+ cuda)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    parser.add_argument("--out", type=Path, help=f"JSON to write (default {RESULTS})")
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    if args.out is None and not args.quick:
-        args.out = RESULTS
-    return args
+    return parse_run_args(parser, argv, FULL, QUICK, RESULTS)
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
@@ -394,9 +414,10 @@ def main(argv: Optional[list[str]] = None) -> dict:
         torch.set_num_threads(args.threads)
     devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     torch.manual_seed(0)
-    rows, train_rows = [], []
+    rows, ratios, rounds, train_rows = [], [], {}, []
     for device in map(torch.device, devices):
-        rows += benchmark(comparison(args, device), args, device)  # its models freed after
+        device_rows, device_ratios, rounds[str(device)] = benchmark(args, device)
+        rows, ratios = rows + device_rows, ratios + device_ratios
         train_rows += [train_step_row(preset, args, device) for preset in args.presets]
     settings = {k: v for k, v in vars(args).items() if k != "out"}
     settings.update(
@@ -410,15 +431,14 @@ def main(argv: Optional[list[str]] = None) -> dict:
     result = dict(
         settings=settings,
         results=rows,
-        fused_vs_torch=fused_vs_torch(rows),
+        speed_ratios=ratios,
+        fused_vs_torch=fused_vs_torch(ratios),
+        comparison_rounds=rounds,
         train_step=train_rows,
     )
     print(json.dumps(result["fused_vs_torch"], indent=2))
     print(markdown_table(train_rows))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    write_report(result, args.out)
     return result
 
 

@@ -26,10 +26,14 @@ def fsdd_dir() -> Path:
 def import_benchmark():
     """``import_benchmark("kfold")``: a script of ``benchmarks/`` (not a package) as a module.
 
-    It is registered in ``sys.modules`` (dataclasses look their module up there) and removed
+    It is registered in ``sys.modules`` (dataclasses look their module up there), and
+    ``benchmarks/`` is put on ``sys.path``, as when a script runs: for the scripts' shared
+    ``bench_cli`` and for processes they spawn, which import a script by name. Both are undone
     when the session ends.
     """
     imported = []
+    folder = str(REPO_ROOT / "benchmarks")
+    sys.path.insert(0, folder)
 
     def load(name: str) -> ModuleType:
         spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
@@ -40,7 +44,8 @@ def import_benchmark():
         return module
 
     yield load
-    for name in imported:
+    sys.path.remove(folder)
+    for name in imported + ["bench_cli"]:
         sys.modules.pop(name, None)
 
 

@@ -1,8 +1,10 @@
-"""benchmarks/model_speed.py: FLOP counting of the fused CPU attention, plans, a tiny run."""
+"""benchmarks/model_speed.py: FLOP counting of the fused CPU attention, plans, references, a
+tiny run (medians, ranges and per-round speed ratios)."""
 
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 import torch
@@ -77,11 +79,51 @@ def test_plans_and_overrides(bench):
 
 def test_quick_run_writes_all_sections(bench, tmp_path):
     out = tmp_path / "speed.json"
-    bench.main(["--quick", "--presets", "micro", "--frames", "64", "--no-cnn", "--out", str(out)])
+    bench.main(["--quick", "--presets", "micro", "--frames", "64", "--no-cnn", "--rounds", "3",
+                "--train-repeats", "3", "--out", str(out)])
     result = json.loads(out.read_text())
     assert [r["attention"] for r in result["results"]] == ["fused", "manual"] * 2 + ["torch"]
-    assert result["fused_vs_torch"][0]["model"] == "encoder-micro"
+    for r in result["results"]:
+        low, high = r["ms_per_step_range"]
+        assert 0 < low <= r["ms_per_step"] <= high
+        assert r["clips_per_s_range"][0] <= r["clips_per_s"] <= r["clips_per_s_range"][1]
+    assert [(r["variant"], r["reference"]) for r in result["speed_ratios"]] == [
+        ("ast-micro/manual", "ast-micro/fused"),
+        ("encoder-micro/fused", "encoder-micro/torch"),
+        ("encoder-micro/manual", "encoder-micro/torch"),
+    ]
+    rounds = result["comparison_rounds"]["cpu"]
+    assert rounds["rounds"] == 3 and len(rounds["orders"]) == 3
+    assert rounds["orders"][1][-1] == rounds["orders"][0][0]  # the order turns every round
+    seconds = {name: spread["per_round"] for name, spread in rounds["seconds"].items()}
+    for r in result["speed_ratios"]:  # a speed ratio: the reference's time over the variant's
+        pairs = zip(seconds[r["reference"]], seconds[r["variant"]])
+        per_round = [reference / variant for reference, variant in pairs]
+        assert r["speed_ratio"] == pytest.approx(statistics.median(per_round), rel=2e-3)
+        assert r["speed_ratio_range"] == pytest.approx([min(per_round), max(per_round)], rel=2e-3)
+    (summary,) = result["fused_vs_torch"]
+    assert summary["model"] == "encoder-micro"
+    assert summary["fused_over_torch"] == result["speed_ratios"][1]["speed_ratio"]
+    assert summary["manual_over_torch_range"] == result["speed_ratios"][2]["speed_ratio_range"]
     (row,) = result["train_step"]
     assert row["preset"] == "micro" and row["dtype"] == "float32" and row["batch"] == 1
+    assert row["repeats"] == 3
     assert row["flops_per_step"] > 0 and row["tflops_per_s"] > 0
+    assert row["tflops_per_s_range"][0] <= row["tflops_per_s"] <= row["tflops_per_s_range"][1]
     assert row["clips_per_s"] == pytest.approx(1000 / row["ms_per_step"], rel=0.01)
+
+
+def test_the_cnn_is_compared_with_the_first_fused_ast(bench):
+    args = bench.parse_args(["--quick", "--presets", "micro", "--frames", "64"])
+    cases = bench.comparison(args, torch.device("cpu"))
+    assert [(case.key, case.reference) for case in cases] == [
+        ("ast-micro/fused", ""),
+        ("ast-micro/manual", "ast-micro/fused"),
+        ("encoder-micro/fused", "encoder-micro/torch"),
+        ("encoder-micro/manual", "encoder-micro/torch"),
+        ("encoder-micro/torch", ""),
+        ("cnn/-", "ast-micro/fused"),
+    ]
+    args = bench.parse_args(["--quick", "--compare", "--frames", "64"])  # the CNN alone
+    assert [(case.key, case.reference) for case in bench.comparison(args, torch.device("cpu"))] \
+        == [("cnn/-", "")]
