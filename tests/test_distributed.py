@@ -59,8 +59,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _rank_main(rank: int, port: int, task: str, data_cfg: DataConfig, out: str) -> None:
-    """One rank, started as torchrun would start it."""
+def _rank_main(rank: int, port: int, data_cfg: DataConfig, out: str) -> None:
+    """One rank, started as torchrun would start it: fold-parallel CV, then one fold
+    data-parallel (uninterrupted, then killed after epoch 1 and resumed)."""
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(RANKS),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
@@ -68,37 +69,37 @@ def _rank_main(rank: int, port: int, task: str, data_cfg: DataConfig, out: str) 
     assert world == World(rank, RANKS, rank)
     data = load_dataset(data_cfg, FbankConfig(n_mels=32), progress=False)
     run = Path(out)
-    if task == "folds":
-        results = cross_validate(CNN, AUGMENTED, data, folds=[1, 2, 3], out_dir=run / "par",
-                                 progress=False)
-        (run / f"rank{rank}.json").write_text(json.dumps(results.to_dict()))
-    else:  # data-parallel: uninterrupted, then killed after epoch 1 and resumed
-        whole = cross_validate(AST, PLAIN, data, folds=[1], out_dir=run / "ddp",
-                               progress=False, parallel="data")
+    folds = cross_validate(CNN, AUGMENTED, data, folds=[1, 2, 3], out_dir=run / "par",
+                           progress=False)
+    whole = cross_validate(AST, PLAIN, data, folds=[1], out_dir=run / "ddp",
+                           progress=False, parallel="data")
 
-        def kill(end):
-            if end.epoch == 0:
-                raise KeyboardInterrupt("killed after epoch 1")
+    def kill(end):
+        if end.epoch == 0:
+            raise KeyboardInterrupt("killed after epoch 1")
 
-        try:
-            cross_validate(AST, PLAIN, data, folds=[1], out_dir=run / "killed",
-                           progress=False, parallel="data", callback=kill)
-        except KeyboardInterrupt:
-            torch.distributed.barrier()  # rank 0 wrote the checkpoint before it stopped
-        killed_epochs = len(torch.load(fold_dir(run / "killed", "ast", 1) / LAST,
-                                       weights_only=False)["history"]["val_acc"])
-        resumed = cross_validate(AST, PLAIN, data, folds=[1], out_dir=run / "killed",
-                                 progress=False, parallel="data", resume=True)
-        (run / f"rank{rank}.json").write_text(json.dumps(
-            {"whole": whole.to_dict(), "resumed": resumed.to_dict(),
-             "killed_epochs": killed_epochs}))
+    try:
+        cross_validate(AST, PLAIN, data, folds=[1], out_dir=run / "killed",
+                       progress=False, parallel="data", callback=kill)
+    except KeyboardInterrupt:
+        torch.distributed.barrier()  # rank 0 wrote the checkpoint before it stopped
+    killed_epochs = len(torch.load(fold_dir(run / "killed", "ast", 1) / LAST,
+                                   weights_only=False)["history"]["val_acc"])
+    resumed = cross_validate(AST, PLAIN, data, folds=[1], out_dir=run / "killed",
+                             progress=False, parallel="data", resume=True)
+    (run / f"rank{rank}.json").write_text(json.dumps(
+        {"folds": folds.to_dict(), "whole": whole.to_dict(), "resumed": resumed.to_dict(),
+         "killed_epochs": killed_epochs}))
     torch.distributed.destroy_process_group()
 
 
-def _launch(task: str, data_cfg: DataConfig, out: Path) -> list[dict]:
-    """Run ``task`` on 2 ranks; what each rank returned."""
-    mp.spawn(_rank_main, args=(_free_port(), task, data_cfg, str(out)), nprocs=RANKS)
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(RANKS)]
+@pytest.fixture(scope="module")
+def two_ranks(data_cfg, tmp_path_factory) -> tuple[list[dict], Path]:
+    """Both tasks run once on 2 ranks (one start-up for all the two-process tests): what each
+    rank returned, and the run folder."""
+    out = tmp_path_factory.mktemp("two-ranks")
+    mp.spawn(_rank_main, args=(_free_port(), data_cfg, str(out)), nprocs=RANKS)
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(RANKS)], out
 
 
 def _weights(run: Path, kind: str, fold: int) -> dict[str, torch.Tensor]:
@@ -144,16 +145,16 @@ def test_without_torchrun_there_is_one_process(monkeypatch):
 # ------------------------------------------------------------------ two processes
 
 
-def test_fold_parallel_equals_a_sequential_run_fold_by_fold(data_cfg, tmp_path):
+def test_fold_parallel_equals_a_sequential_run_fold_by_fold(data_cfg, two_ranks):
     """3 folds on 2 ranks (folds 1 and 3 on rank 0, 2 on rank 1), augmentation on: each
     fold's history, predictions and metrics are those of one process; every rank returns
     the whole run, and rank 0 wrote the one results.json."""
-    ranks = _launch("folds", data_cfg, tmp_path)
+    ranks, out = [r["folds"] for r in two_ranks[0]], two_ranks[1]
     assert ranks[0] == ranks[1]
     torch.set_num_threads(1)
     data = load_dataset(data_cfg, FbankConfig(n_mels=32), progress=False)
     sequential = cross_validate(CNN, AUGMENTED, data, folds=[1, 2, 3], progress=False)
-    parallel = json.loads((tmp_path / "par" / "results.json").read_text())
+    parallel = json.loads((out / "par" / "results.json").read_text())
     assert parallel == ranks[0]
     assert [f["test_fold"] for f in parallel["folds"]] == [1, 2, 3]
     for mine, reference in zip(parallel["folds"], sequential.to_dict()["folds"]):
@@ -161,17 +162,19 @@ def test_fold_parallel_equals_a_sequential_run_fold_by_fold(data_cfg, tmp_path):
         assert mine["predictions"] == reference["predictions"]
 
 
-def test_data_parallel_ast_matches_one_process_and_resumes_after_a_kill(data_cfg, tmp_path):
+def test_data_parallel_ast_matches_one_process_and_resumes_after_a_kill(
+    data_cfg, two_ranks, tmp_path
+):
     """Two ranks of DDP, each on half of every global batch of 16, end with the weights of one
     process training on the whole batches (to WEIGHT_TOLERANCE); a two-rank run killed after
     epoch 1 of 2 and resumed ends exactly where the uninterrupted two-rank run did."""
-    ranks = _launch("data", data_cfg, tmp_path)
+    ranks, out = two_ranks
     assert _untimed(ranks[0]) == _untimed(ranks[1])  # every rank returns the same results
     assert ranks[0]["killed_epochs"] == 1
     resumed, whole = ranks[0]["resumed"]["folds"][0], ranks[0]["whole"]["folds"][0]
     assert resumed["history"] == whole["history"]
     assert resumed["predictions"] == whole["predictions"]
-    ddp, after_kill = _weights(tmp_path / "ddp", "ast", 1), _weights(tmp_path / "killed", "ast", 1)
+    ddp, after_kill = _weights(out / "ddp", "ast", 1), _weights(out / "killed", "ast", 1)
     assert all(torch.equal(ddp[name], after_kill[name]) for name in ddp)
 
     torch.set_num_threads(1)

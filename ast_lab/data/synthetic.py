@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -275,32 +276,45 @@ def synthetic_params(root: str | Path) -> dict | None:
 
 
 def _write_dataset(folder: Path, params: dict) -> None:
-    """Render every clip into ``folder``/audio, then the CSV, then the parameter file."""
+    """Render every clip into ``folder``/audio, then the CSV, then the parameter file.
+
+    The clips are rendered on a thread per core: every clip draws from its own seeded
+    generators and NumPy and soundfile release the GIL while they compute and write, so the
+    files are the same as one thread's, in about half the time on 2 cores.
+    """
     audio_dir(folder).mkdir(parents=True)
-    rows = []
-    for target, class_name in enumerate(params["classes"]):
-        for fold in FOLDS:
-            for k in range(params["n_per_class_per_fold"]):
-                source, take = divmod(k, len(TAKES))
-                src_file = f"{params['seed']}{target:02d}{fold}{source:03d}"  # unique per source
-                filename = f"{fold}-{src_file}-{TAKES[take]}-{target}.wav"
-                source_seed = [params["seed"], target, fold, source]
-                wave = synthesize(
-                    class_name,
-                    np.random.default_rng(source_seed),
-                    params["seconds"],
-                    params["sample_rate"],
-                    take_rng=np.random.default_rng(source_seed + [take]),
-                )
-                path = audio_dir(folder) / filename
-                sf.write(path, wave, params["sample_rate"], subtype="PCM_16")
-                rows.append([filename, fold, target, class_name, False, src_file, TAKES[take]])
+    jobs = [
+        (target, class_name, fold, k)
+        for target, class_name in enumerate(params["classes"])
+        for fold in FOLDS
+        for k in range(params["n_per_class_per_fold"])
+    ]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        rows = list(pool.map(partial(_write_clip, folder, params), *zip(*jobs)))
     metadata_csv(folder).parent.mkdir()
     with open(metadata_csv(folder), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(ESC50_COLUMNS)
         writer.writerows(rows)
     (folder / PARAMS_FILE).write_text(json.dumps(params, indent=2) + "\n")
+
+
+def _write_clip(folder: Path, params: dict, target: int, class_name: str, fold: int,
+                k: int) -> list:
+    """Render and write clip ``k`` of ``class_name`` in ``fold``; its row of the CSV."""
+    source, take = divmod(k, len(TAKES))
+    src_file = f"{params['seed']}{target:02d}{fold}{source:03d}"  # unique per source
+    filename = f"{fold}-{src_file}-{TAKES[take]}-{target}.wav"
+    source_seed = [params["seed"], target, fold, source]
+    wave = synthesize(
+        class_name,
+        np.random.default_rng(source_seed),
+        params["seconds"],
+        params["sample_rate"],
+        take_rng=np.random.default_rng(source_seed + [take]),
+    )
+    sf.write(audio_dir(folder) / filename, wave, params["sample_rate"], subtype="PCM_16")
+    return [filename, fold, target, class_name, False, src_file, TAKES[take]]
 
 
 def _replace_folder(new: Path, target: Path) -> None:
