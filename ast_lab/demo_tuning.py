@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-import numpy as np
-
 from .data import load_dataset
 from .demo import DemoSettings
 from .metrics import Results, commit_label
 from .training import cross_validate
-from .tuning import append_log
+from .tuning import accuracy_cells, append_log, markdown_row, mean_accuracy, settings_cell
 
 DEMO_LOG_HEADER = (
     "| date | model | settings | runs of test folds | validation accuracy per fold | mean "
@@ -46,18 +44,15 @@ class DemoScore:
 
     @property
     def mean(self) -> float:
-        return float(np.mean(list(self.accuracy.values())))
+        return mean_accuracy(self.accuracy)
 
     def row(self) -> str:
         """One markdown row of the demo's tuning log."""
-        settings = ", ".join(f"{k}={v}" for k, v in self.settings.items()) or "(as set)"
-        cells = [
-            datetime.date.today().isoformat(), self.model, settings,
-            ",".join(map(str, self.accuracy)),
-            ", ".join(f"{k}: {a:.3f}" for k, a in self.accuracy.items()), f"{self.mean:.3f}",
-            ", ".join(map(str, self.epochs_run.values())), f"{self.minutes:.2f}", self.commit,
-        ]
-        return "| " + " | ".join(cells) + " |\n"
+        return markdown_row([
+            datetime.date.today().isoformat(), self.model, settings_cell(self.settings, "(as set)"),
+            *accuracy_cells(self.accuracy), ", ".join(map(str, self.epochs_run.values())),
+            f"{self.minutes:.2f}", self.commit,
+        ])
 
 
 def validation_score(model: str, settings: dict[str, Any], results: Results) -> DemoScore:

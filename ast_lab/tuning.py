@@ -46,16 +46,36 @@ class TuningScore:
 
     @property
     def mean(self) -> float:
-        return float(np.mean(list(self.accuracy.values())))
+        return mean_accuracy(self.accuracy)
 
     def row(self) -> str:
         """One markdown row of the tuning log."""
-        settings = ", ".join(f"{k}={v}" for k, v in self.settings.items()) or "(as named)"
-        per_fold = ", ".join(f"{k}: {a:.3f}" for k, a in self.accuracy.items())
-        cells = [datetime.date.today().isoformat(), self.recipe, settings, str(self.held_out),
-                 ",".join(map(str, self.accuracy)), per_fold, f"{self.mean:.3f}",
-                 f"{self.minutes:.1f}", self.commit]
-        return "| " + " | ".join(cells) + " |\n"
+        return markdown_row([
+            datetime.date.today().isoformat(), self.recipe, settings_cell(self.settings),
+            str(self.held_out), *accuracy_cells(self.accuracy), f"{self.minutes:.1f}",
+            self.commit,
+        ])
+
+
+def mean_accuracy(accuracy: dict[int, float]) -> float:
+    """The mean of per-fold accuracies ``{fold: accuracy}``."""
+    return float(np.mean(list(accuracy.values())))
+
+
+def settings_cell(settings: dict[str, Any], unchanged: str = "(as named)") -> str:
+    """A log cell for a variant's settings: ``"a.b=1, c.d=2"``, or ``unchanged`` for none."""
+    return ", ".join(f"{k}={v}" for k, v in settings.items()) or unchanged
+
+
+def accuracy_cells(accuracy: dict[int, float]) -> list[str]:
+    """Three log cells for per-fold accuracies: the folds, each fold's accuracy, the mean."""
+    per_fold = ", ".join(f"{k}: {a:.3f}" for k, a in accuracy.items())
+    return [",".join(map(str, accuracy)), per_fold, f"{mean_accuracy(accuracy):.3f}"]
+
+
+def markdown_row(cells: list[str]) -> str:
+    """``cells`` as one line of a markdown table."""
+    return "| " + " | ".join(cells) + " |\n"
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
