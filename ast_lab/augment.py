@@ -1,4 +1,5 @@
-"""Training-time augmentation of spectrogram batches: SpecAugment masks, time shift, mixup.
+"""Training-time augmentation of spectrogram batches: random crops (``ast_lab.crops``), time
+shift, random gain, mixup, SpecAugment masks.
 
 Each acts on a batch of spectrograms ``(batch, n_mels, frames)`` (or ``(batch, 1, n_mels,
 frames)``, with the channel axis training batches carry) on whatever device it lives on.
@@ -23,6 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .crops import RandomCrop
+from .gain import RandomGain
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -240,8 +244,9 @@ class Mixup(nn.Module):
 
 
 class Augment(nn.Module):
-    """A training batch's augmentations, in order: time shift, mixup, SpecAugment (masks go
-    last, on the mixed spectrograms, as in the AST recipe). Identity in eval mode.
+    """A training batch's augmentations, in order: random crop, time shift, random gain,
+    mixup, SpecAugment (masks go last, on the mixed spectrograms, as in the AST recipe).
+    Identity in eval mode.
 
     ``forward(specs, targets)`` -> ``(specs, soft targets (batch, num_classes))``; all three
     draw from one NumPy generator, whose state a checkpoint can save.
@@ -255,28 +260,34 @@ class Augment(nn.Module):
         mixup_alpha: float = 0.0,
         freq_mask: int = 0,
         time_mask: int = 0,
+        crop_frames: int = 0,
+        gain: float = 0.0,
         fill: float = 0.0,
         rng: Optional[np.random.Generator] = None,
     ) -> None:
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
+        self.crop = RandomCrop(crop_frames, rng=rng)
         self.shift = TimeShift(time_shift, rng=rng)
+        self.gain = RandomGain(gain, rng=rng)
         self.mix = Mixup(mixup_alpha, num_classes, rng=rng)
         self.mask = SpecAugment(freq_mask, time_mask, fill=fill, rng=rng)
 
     @classmethod
     def from_config(
-        cls, cfg: "TrainConfig", num_classes: int, *, fill: float = 0.0,
+        cls, cfg: "TrainConfig", num_classes: int, *, fill: float = 0.0, gain: float = 0.0,
         rng: Optional[np.random.Generator] = None,
     ) -> "Augment":
-        """The augmentations a ``TrainConfig`` asks for (its time_shift, mixup_alpha,
-        freq_mask and time_mask)."""
+        """The augmentations a ``TrainConfig`` asks for (its crop_frames, time_shift,
+        mixup_alpha, freq_mask and time_mask); ``gain``: its gain_db in feature units
+        (``gain_offset``)."""
         return cls(num_classes=num_classes, time_shift=cfg.time_shift,
                    mixup_alpha=cfg.mixup_alpha, freq_mask=cfg.freq_mask,
-                   time_mask=cfg.time_mask, fill=fill, rng=rng)
+                   time_mask=cfg.time_mask, crop_frames=cfg.crop_frames, gain=gain,
+                   fill=fill, rng=rng)
 
     def forward(self, specs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         """``(specs (batch, [1,] n_mels, frames), targets (batch,))`` -> augmented specs, soft
         targets ``(batch, num_classes)``."""
-        specs, soft = self.mix(self.shift(specs), targets)
+        specs, soft = self.mix(self.gain(self.shift(self.crop(specs))), targets)
         return self.mask(specs), soft

@@ -230,5 +230,13 @@ class TrainConfig:
     distillation: Literal["none", "hard", "soft"] = "none"  # DeiT: train the AST's [DIST] head on a
     # teacher's argmax ("hard") or its softened probabilities ("soft"); needs pooling="distilled"
     distill_temperature: float = 1.0  # soft distillation: softmax temperature of both models
+    gain_db: float = 0.0  # random gain: each training clip's level moves by up to this many
+    # dB either way (uniform), i.e. a constant added to its dB spectrogram; 0 disables
+    crop_frames: int = 0  # train on random crops of this many frames (the model sees this
+    # width) and test on the mean of ``test_crops`` evenly spaced crops; 0 = whole clips
+    test_crops: int = 1  # crops per clip at evaluation when crop_frames > 0 (EnvNet: 10)
     seed: int = 0  # Python/NumPy/torch: initialisation, shuffling, augmentation
-    device: str = "auto"  # "auto" = CUDA if present (with bf16 autocast), else CPU
+    device: str = "auto"  # "auto" = CUDA if present, else CPU
+    precision: Literal["auto", "bf16", "float32"] = "auto"  # forward passes under autocast:
+    # "auto" = bf16 on CUDA, float32 elsewhere; "bf16" on the CPU too (AVX-512 BF16 cores run
+    # the CNN's step in about half the time; benchmarks/model_speed.py)

@@ -11,13 +11,14 @@ from ..config import ASTConfig, CNNConfig, TrainConfig
 from ..data import FeatureSet
 from ..distill import DISTILLATIONS
 from ..models import MODELS
+from .epoch import PRECISIONS
 from .optimizer import SCHEDULES
 
 ModelConfig = Union[ASTConfig, CNNConfig]
 SELECTIONS = ("best_val", "last")
 MINIMUMS = {  # TrainConfig field -> smallest value a run can use
     "epochs": 1, "batch_size": 2, "patience": 1, "warmup_epochs": 0, "mixup_alpha": 0,
-    "freq_mask": 0, "time_mask": 0, "time_shift": 0,
+    "freq_mask": 0, "time_mask": 0, "time_shift": 0, "crop_frames": 0,
 }
 
 
@@ -29,11 +30,13 @@ def model_kind(cfg: ModelConfig) -> str:
     raise TypeError(f"no model is configured by a {type(cfg).__name__}")
 
 
-def fit_to_data(cfg: ModelConfig, data: FeatureSet) -> ModelConfig:
-    """The config with ``num_classes`` (and for the AST the input size) taken from the data."""
+def fit_to_data(cfg: ModelConfig, data: FeatureSet, crop_frames: int = 0) -> ModelConfig:
+    """The config with ``num_classes`` (and for the AST the input size) taken from the data;
+    an AST trained on crops (``TrainConfig.crop_frames`` > 0) takes crops that wide."""
     if isinstance(cfg, ASTConfig):
+        frames = crop_frames or data.n_frames
         return dataclasses.replace(
-            cfg, num_classes=data.num_classes, n_mels=data.n_mels, n_frames=data.n_frames
+            cfg, num_classes=data.num_classes, n_mels=data.n_mels, n_frames=frames
         )
     return dataclasses.replace(cfg, num_classes=data.num_classes)
 
@@ -60,6 +63,12 @@ def check_train_config(cfg: TrainConfig) -> None:
         problems.append(
             f"unknown distillation {cfg.distillation!r}; choose one of {DISTILLATIONS}"
         )
+    if cfg.precision not in PRECISIONS:
+        problems.append(f"unknown precision {cfg.precision!r}; choose one of {PRECISIONS}")
+    if cfg.crop_frames and cfg.test_crops < 1:
+        problems.append(f"test_crops must be >= 1, got {cfg.test_crops}")
+    if not cfg.gain_db >= 0:
+        problems.append(f"gain_db must be >= 0, got {cfg.gain_db}")
     if not cfg.distill_temperature > 0:
         problems.append(f"distill_temperature must be > 0, got {cfg.distill_temperature}")
     if not 0 <= cfg.label_smoothing < 1:
@@ -74,7 +83,7 @@ def run_configs(
     """The configs a result depends on, as plain dicts: model (fitted to the data), train,
     and the feature set's fbank and data configs."""
     return {
-        "model": dataclasses.asdict(fit_to_data(model_cfg, data)),
+        "model": dataclasses.asdict(fit_to_data(model_cfg, data, train_cfg.crop_frames)),
         "train": dataclasses.asdict(train_cfg),
         "fbank": dataclasses.asdict(data.fbank),
         "data": dataclasses.asdict(data.data_cfg),

@@ -17,10 +17,23 @@ from ..progress import batch_bar
 from .distributed import World, shard
 
 
-def autocast(device: torch.device):
-    """bf16 mixed precision on CUDA (no loss scaling needed: bf16 has float32's range); a
-    disabled context elsewhere."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+PRECISIONS = ("auto", "bf16", "float32")
+
+
+def uses_bf16(device: torch.device, precision: str = "auto") -> bool:
+    """Whether forward passes on ``device`` run under bf16 autocast: ``precision`` "bf16"
+    anywhere, "auto" on CUDA only, "float32" never."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    """bf16 mixed precision where ``uses_bf16`` says so (no loss scaling needed: bf16 has
+    float32's range; weights, gradients and the optimiser stay float32); a disabled context
+    elsewhere."""
+    enabled = uses_bf16(device, precision)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def batch_loss(
@@ -37,7 +50,7 @@ def batch_loss(
     AST's two heads (``distill.distilled_objective``). Returns ``(loss, logits (B, C))``, the
     logits being the model's output (for a distilled AST, the mean of its two heads).
     """
-    with autocast(specs.device):
+    with autocast(specs.device, cfg.precision):
         if teacher is None:
             logits = model(specs)  # (B, C)
         else:

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import TrainConfig
+from ..crops import mean_crop_log_probs
 from ..data import ClipTensors
 from ..metrics import Predictions
 from .epoch import autocast
@@ -17,19 +19,35 @@ EVAL_BATCH = 256  # clips per forward pass when predicting (no gradients: larger
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, clips: ClipTensors) -> Tensor:
-    """``(n, C)`` float32 logits for ``clips``, in order, on the CPU, with the model in eval mode."""
+def predict_logits(
+    model: nn.Module, clips: ClipTensors, cfg: Optional[TrainConfig] = None
+) -> Tensor:
+    """``(n, C)`` float32 logits for ``clips``, in order, on the CPU, with the model in eval mode.
+
+    ``cfg``, the run's training settings, decides the precision (``TrainConfig.precision``)
+    and, for a model trained on crops (``crop_frames``), that each clip is scored by its
+    ``test_crops`` evenly spaced crops: the logits are then the log of their mean class
+    probabilities (``crops.mean_crop_log_probs``). None: float32 (bf16 on CUDA), whole clips.
+    """
+    cfg = cfg or TrainConfig()
     model.eval()
     chunks = []
     for specs, _ in clips.batches(EVAL_BATCH):
-        with autocast(specs.device):
-            chunks.append(model(specs).float().cpu())
+        with autocast(specs.device, cfg.precision):
+            if cfg.crop_frames:
+                logits = mean_crop_log_probs(model, specs, cfg.crop_frames, cfg.test_crops)
+            else:
+                logits = model(specs)
+        chunks.append(logits.float().cpu())
     return torch.cat(chunks)
 
 
-def predict(model: nn.Module, clips: ClipTensors) -> Predictions:
-    """The model's class probabilities for ``clips`` (already normalised, on its device)."""
-    probabilities = predict_logits(model, clips).softmax(dim=1)  # (n, C)
+def predict(
+    model: nn.Module, clips: ClipTensors, cfg: Optional[TrainConfig] = None
+) -> Predictions:
+    """The model's class probabilities for ``clips`` (already normalised, on its device);
+    ``cfg`` as for ``predict_logits``."""
+    probabilities = predict_logits(model, clips, cfg).softmax(dim=1)  # (n, C)
     return Predictions(
         indices=clips.indices.copy(),
         targets=clips.targets.cpu().numpy(),

@@ -15,6 +15,7 @@ from ..augment import Augment
 from ..checkpoint import save_json, seed_everything
 from ..config import TrainConfig
 from ..data import ClipTensors, FeatureSet
+from ..gain import gain_offset
 from ..metrics import FoldResult
 from ..models import build_model
 from ..progress import EpochProgress
@@ -122,7 +123,8 @@ def train_fold(
         shuffle_generator=torch.Generator().manual_seed(train_cfg.seed),
         history={k: [] for k in HISTORY_KEYS},
     )
-    augment = Augment.from_config(train_cfg, data.num_classes, fill=SPEC_FILL,
+    gain = gain_offset(train_cfg.gain_db, data.fbank.log, setup.std)
+    augment = Augment.from_config(train_cfg, data.num_classes, fill=SPEC_FILL, gain=gain,
                                   rng=state.augment_rng)
     if resume and directory is not None and (directory / LAST).exists():
         state.restore(directory, setup)
@@ -134,7 +136,7 @@ def train_fold(
             started = time.perf_counter()
             stats = train_epoch(trainer, clips.train, optimizer, state.scheduler, augment,
                                 train_cfg, state.shuffle_generator, progress, teacher, world)
-            val = from_main(_validate(model, clips.val, setup) if world.is_main else None, world)
+            val = from_main(_validate(model, clips.val, setup, train_cfg) if world.is_main else None, world)
             kept = state.record({**stats, "val_loss": val["loss"], "val_acc": val["acc"]},
                                 train_cfg.selection)
             state.seconds += time.perf_counter() - started
@@ -154,9 +156,11 @@ def train_fold(
     return result
 
 
-def _validate(model: torch.nn.Module, val: ClipTensors, setup: FoldSetup) -> dict[str, float]:
+def _validate(
+    model: torch.nn.Module, val: ClipTensors, setup: FoldSetup, cfg: TrainConfig
+) -> dict[str, float]:
     """Validation loss and accuracy of ``model`` (NaN when no validation split is held out)."""
-    logits = predict_logits(model, val) if len(val) else None
+    logits = predict_logits(model, val, cfg) if len(val) else None
     return score(logits, setup.targets[setup.val])
 
 
@@ -166,7 +170,7 @@ def _test(
     """Evaluate the test fold once, with the kept weights, and assemble the fold's result."""
     started = time.perf_counter()
     state.model.load_state_dict(state.best_state)
-    predictions = predict(state.model, test)
+    predictions = predict(state.model, test, cfg)
     return FoldResult(
         model=setup.kind,
         test_fold=setup.test_fold,

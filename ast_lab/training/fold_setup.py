@@ -75,7 +75,10 @@ def setup_fold(
             f"the training clips of test fold {test_fold} all have the same features "
             f"({mean:.3g} everywhere): is the audio of {data.metadata.root} silent?"
         )
-    fitted = fit_to_data(model_cfg, data)
+    if train_cfg.crop_frames > data.n_frames:
+        raise ValueError(f"crop_frames={train_cfg.crop_frames} is wider than the clips' "
+                         f"{data.n_frames} frames")
+    fitted = fit_to_data(model_cfg, data, train_cfg.crop_frames)
     kind = model_kind(fitted)
     check_distillation(fitted, train_cfg, teacher_run)
     run_config = json.loads(json.dumps({  # JSON-normalised (tuples -> lists) for comparison

@@ -56,7 +56,7 @@ def evaluate_run(run_dir: str | Path, data: Optional[FeatureSet] = None) -> Resu
             )
         model, norm = load_best_model(run_dir, fold.test_fold, saved)
         clips = clip_tensors(data, test, data.targets, norm, device)
-        predictions = predict(model.to(device), clips)
+        predictions = predict(model.to(device), clips, train_cfg)
         folds.append(dataclasses.replace(fold, predictions=predictions))
     return dataclasses.replace(saved, folds=folds)
 
