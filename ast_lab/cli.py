@@ -25,7 +25,7 @@ import torch  # noqa: E402
 
 from .config import AST_PRESETS, ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig  # noqa: E402
 from .data import DownloadError, FeatureSet, load_dataset  # noqa: E402
-from .data.clips import clip_durations, length_report  # noqa: E402
+from .data.clips import loading_report, read_headers  # noqa: E402
 from .demo import demo_settings, run_demo  # noqa: E402
 from .metrics import Results, results_table  # noqa: E402
 from .models import build_model, trace_shapes  # noqa: E402
@@ -105,16 +105,17 @@ def run_features(args: argparse.Namespace) -> int:
 
 
 def describe(data: FeatureSet) -> str:
-    """What a feature set holds: clips, shape, size, clip length and how the clips fit it,
-    classes with their own target numbers, folds."""
+    """What a feature set holds: clips, shape, size, clip length and what the loader did to
+    the files (padding, cropping, resampling, downmixing), classes with their own target
+    numbers, folds."""
     n_clips, n_mels, n_frames = data.features.shape
     size_mib = data.features.nbytes / 2**20
     classes = ", ".join(f"{t} {name}" for t, name in
                         zip(data.metadata.class_targets, data.class_names))
-    fit = length_report(clip_durations(data.metadata), data.clip_seconds)
+    fit = loading_report(read_headers(data.metadata), data.clip_seconds, data.fbank.sample_rate)
     return (
         f"{data.name}: {n_clips} clips x {n_mels} mels x {n_frames} frames, float32 "
-        f"({size_mib:.1f} MiB); clips padded or cropped to {data.clip_seconds:g} s ({fit}); "
+        f"({size_mib:.1f} MiB); {fit}; "
         f"{data.num_classes} classes (target: name) {classes}; "
         f"folds {', '.join(map(str, data.fold_ids))}"
     )

@@ -231,18 +231,21 @@ fig.tight_layout()
 
 # %% [markdown]
 # The distilled AST's most confident mistakes. The spectrograms are recomputed when the
-# recordings are at hand (`../shared/esc10`); otherwise the picture the run saved is shown.
+# recordings are at hand (the `esc10` rows of `../shared/esc50`); otherwise the picture the run
+# saved is shown.
 
 
 # %%
-def show_mistakes(dataset: str, recipe: str, root: Path) -> None:
-    """The saved run's most confident test mistakes, as spectrograms."""
+def show_mistakes(dataset: str, recipe: str, root: Path, esc10: bool = False) -> None:
+    """The saved run's most confident test mistakes, as spectrograms (``esc10``: the run used
+    the ESC-10 rows of the ESC-50 folder at ``root``)."""
     run = Results.load(REPO / "results" / dataset / recipe)
     wrong = run.misclassified()
     print(f"{recipe}: {len(wrong)} of {sum(len(f.predictions.indices) for f in run.folds)} "
           "test clips misclassified")
     if wrong and (root / "meta" / "esc50.csv").is_file():
-        clips = load_recipe_data(get_recipe(recipe), "folder", str(root), progress=False)
+        clips = load_recipe_data(get_recipe(recipe), "folder", str(root), esc10=esc10,
+                                 progress=False)
         plotting.plot_misclassified(clips.features, wrong, clips.class_names,
                                     hop_length=clips.fbank.hop_length,
                                     sample_rate=clips.fbank.sample_rate)
@@ -250,7 +253,7 @@ def show_mistakes(dataset: str, recipe: str, root: Path) -> None:
         display(Image(REPO / "results" / dataset / recipe / "misclassified.png"))
 
 
-show_mistakes("esc10", "esc10-ast-distilled", REPO.parent / "shared" / "esc10")
+show_mistakes("esc10", "esc10-ast-distilled", REPO.parent / "shared" / "esc50", esc10=True)
 
 # %% [markdown]
 # ## A second real dataset: spoken digits

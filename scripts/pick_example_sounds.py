@@ -1,9 +1,10 @@
 """Choose and copy the package's example sounds (``ast_lab/assets/sounds``) from ESC-10.
 
-    python scripts/pick_example_sounds.py --root ../shared/esc10
+    python scripts/pick_example_sounds.py --root ../shared/esc50
 
-For each class, in the dataset's class order, the first clip of fold 1 in the upstream licence
-list (``meta/clip-licences.txt``) whose licence is CC0 or CC-BY is copied unchanged, and
+ESC-10 is the ``esc10`` rows of the ESC-50 folder. For each of its classes, in the dataset's
+class order, the first clip of fold 1 in the upstream ESC-10 licence list
+(``meta/esc10-clip-licences.txt``) whose licence is CC0 or CC-BY is copied unchanged, and
 ``sounds.json`` and ``ATTRIBUTION.md`` are written beside the copies. The rule looks at
 nothing but the fold and the licence: not at the audio, and not at any model's answer.
 """
@@ -16,7 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ast_lab.data.licences import read_clip_licences
+from ast_lab.data.licences import CLIP_LICENCES, read_clip_licences
 from ast_lab.data.metadata import load_metadata
 from ast_lab.examples import MANIFEST, SOUNDS_DIR, ExampleSound
 
@@ -24,15 +25,16 @@ FOLD = 1
 
 
 def pick(root: Path) -> list[ExampleSound]:
-    """One redistributable fold-1 clip per class of the dataset at ``root``."""
-    metadata = load_metadata(root)
+    """One redistributable fold-1 clip per ESC-10 class of the ESC-50 folder at ``root``."""
+    metadata = load_metadata(root).esc10_only()
     by_stem = {Path(name).stem.rsplit("-", 1)[0]: i for i, name in enumerate(metadata.filenames)}
-    licences = read_clip_licences(root / "meta" / "clip-licences.txt")
+    licences = read_clip_licences(root / CLIP_LICENCES)
     chosen: dict[int, ExampleSound] = {}
     for licence in licences:
         index = by_stem.get(licence.stem)
         if index is None:
-            raise ValueError(f"{licence.clip} is in the licence list but not in the metadata")
+            raise ValueError(f"{licence.clip} is in the licence list but not among the "
+                             "metadata's ESC-10 clips")
         label = int(metadata.targets[index])
         if metadata.folds[index] != FOLD or not licence.redistributable or label in chosen:
             continue
@@ -59,7 +61,8 @@ def attribution(sounds: list[ExampleSound]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, required=True, help="the ESC-10 folder")
+    parser.add_argument("--root", type=Path, required=True,
+                        help="the ESC-50 folder (its esc10 rows are ESC-10)")
     parser.add_argument("--out", type=Path, default=SOUNDS_DIR)
     args = parser.parse_args()
     sounds = pick(args.root)
@@ -67,7 +70,7 @@ def main() -> None:
     for sound in sounds:
         shutil.copyfile(args.root / "audio" / sound.filename, args.out / sound.filename)
     manifest = {"source": "ESC-10 (github.com/karolpiczak/ESC-10), fold 1",
-                "rule": "per class, the first fold-1 clip in meta/clip-licences.txt "
+                "rule": f"per class, the first fold-1 clip in {CLIP_LICENCES} "
                         "licensed CC0 or CC-BY",
                 "sounds": [dataclasses.asdict(s) for s in sounds]}
     (args.out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")

@@ -1,6 +1,7 @@
-"""ESC-10 two ways: ESC-50's ``esc10`` subset and a folder holding only those clips (as in
-``../shared/esc10``) give the same clips, folds, classes and features; the real recordings,
-when present, load as a 5-s, 10-class set with ESC-50's target numbers."""
+"""ESC-10 two ways: ESC-50's ``esc10`` subset and a folder holding only those clips give the
+same clips, folds, classes and features; the real recordings, when present (the ``esc10``
+rows of ``../shared/esc50``), load as a 5-s, 10-class set with ESC-50's target numbers, and
+the features summary says what the loader does to the real ESC-50's odd files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from data_helpers import ESC10_CATEGORIES, read_csv, write_csv, write_esc50_layo
 from ast_lab.cli import main
 from ast_lab.config import DataConfig, FbankConfig
 from ast_lab.data import load_dataset, load_metadata
-from ast_lab.data.clips import clip_durations, dataset_clip_seconds, length_report
+from ast_lab.data.clips import (
+    channel_report, clip_durations, dataset_clip_seconds, length_report, loading_report,
+    rate_report, read_headers,
+)
+from ast_lab.data.sources import dataset_name, default_clip_seconds, resolve_root
 
 pytest_plugins = ["data_fixtures"]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see tests/conftest.py
@@ -23,7 +28,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see tests/conftest.p
 ESC10_TARGETS = [0, 1, 10, 11, 12, 20, 21, 38, 40, 41]
 CFG = FbankConfig(n_mels=16)
 SECONDS = 0.05  # the stand-in's clip length
-SHARED_ESC10 = Path(__file__).resolve().parents[2] / "shared" / "esc10"
+SHARED_ESC50 = Path(__file__).resolve().parents[2] / "shared" / "esc50"  # ESC-10: esc10 rows
+needs_shared_esc50 = pytest.mark.skipif(
+    not (SHARED_ESC50 / "meta" / "esc50.csv").is_file(),
+    reason="../shared/esc50 (the real ESC-50 recordings, ESC-10 among them) is not here")
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +104,26 @@ def test_folder_reads_compressed_formats(tmp_path: Path, home: Path, fmt: str, s
 def test_dataset_clip_length_rule() -> None:
     assert dataset_clip_seconds(np.array([5.0] * 38 + [3.64, 7.24])) == 5.0
     assert dataset_clip_seconds(np.array([0.4, 0.61, 0.52, 2.283])) == 2.3  # no shared length
-    report = length_report(np.array([5.0, 5.0, 3.6, 7.2, 4.99]), 5.0)
-    assert report.startswith("2 clips are 5 s long; 2 shorter ones are zero-padded")
-    assert "1 longer ones cropped" in report
+
+
+def test_length_report_counts_clips_within_10_ms_as_full_length() -> None:
+    durations = np.array([5.0, 5.004, 3.6, 7.2, 4.99, 5.01, 4.98, 5.02])
+    names = [f"clip{i}.ogg" for i in range(len(durations))]
+    report = length_report(durations, names, 5.0)
+    assert report.startswith("4 clips are 5 s long to within 10 ms; 2 shorter ones are "
+                             "zero-padded at the end and 2 longer ones cropped to their first 5 s")
+    assert report.endswith("shortest 3.60 s (clip2.ogg), longest 7.20 s (clip3.ogg)")
+    assert length_report(np.full(3, 0.05), names[:3], 0.05).endswith("every clip is 0.05 s")
+
+
+def test_rate_and_channel_reports() -> None:
+    assert rate_report(np.array([48_000, 44_100, 44_100]), 16_000) == (
+        "2 clips at 44100 Hz and 1 clip at 48000 Hz, resampled to 16000 Hz")
+    assert rate_report(np.array([16_000] * 4), 16_000) == (
+        "all 4 clips at 16000 Hz, the feature rate (not resampled)")
+    assert channel_report(np.array([1, 2, 1, 6, 2])) == (
+        "2 stereo clips, 1 6-channel clip averaged to mono")
+    assert channel_report(np.ones(3, dtype=np.int64)) == "all mono"
 
 
 def test_features_summary_states_clip_length_and_targets(
@@ -108,18 +133,34 @@ def test_features_summary_states_clip_length_and_targets(
     assert main(["features", "--data", "folder", "--root", str(root), "--n-mels", "16"]) == 0
     out = capsys.readouterr().out
     assert "400 clips x 16 mels x 6 frames" in out
-    assert "padded or cropped to 0.05 s (400 clips are 0.05 s long; 0 shorter" in out
+    assert ("padded or cropped to 0.05 s (400 clips are 0.05 s long to within 10 ms; 0 shorter"
+            in out)
+    assert ("every clip is 0.05 s); all 400 clips at 44100 Hz, resampled to 16000 Hz; all mono"
+            in out)
     assert "0 dog, 1 rooster, 10 rain" in out and "41 chainsaw" in out
     assert str(home) in out
 
 
-@pytest.mark.skipif(not (SHARED_ESC10 / "meta" / "esc50.csv").is_file(),
-                    reason="../shared/esc10 (the real ESC-10 recordings) is not here")
+@needs_shared_esc50
 def test_real_esc10_is_a_5_second_10_class_set() -> None:
-    meta = load_metadata(SHARED_ESC10)
+    cfg = DataConfig(source="folder", root=str(SHARED_ESC50), esc10=True)
+    root = resolve_root(cfg)
+    assert dataset_name(cfg, root) == "esc10"  # runs and caches are named after ESC-10
+    meta = load_metadata(root).esc10_only()  # what load_dataset does with cfg.esc10
     assert (len(meta), meta.num_classes, meta.fold_ids) == (400, 10, (1, 2, 3, 4, 5))
     assert meta.class_names == ESC10_CATEGORIES and meta.class_targets == ESC10_TARGETS
     durations = clip_durations(meta)
-    assert dataset_clip_seconds(durations) == 5.0
+    assert dataset_clip_seconds(durations) == default_clip_seconds("folder", meta) == 5.0
     assert int((np.round(durations * 100) != 500).sum()) == 20  # the README's odd clips
     assert np.bincount(meta.targets, minlength=10).tolist() == [40] * 10
+
+
+@needs_shared_esc50
+def test_real_esc50_report_names_its_odd_rates_channels_and_lengths() -> None:
+    """The numbers of ``../shared/esc50/README.md``: 41 clips at 48 kHz, 91 stereo, 1,530
+    within 10 ms of 5 s, 3.64 s to 7.24 s."""
+    report = loading_report(read_headers(load_metadata(SHARED_ESC50)), 5.0, 16_000)
+    assert "1959 clips at 44100 Hz and 41 clips at 48000 Hz, resampled to 16000 Hz" in report
+    assert "91 stereo clips averaged to mono" in report
+    assert "(1530 clips are 5 s long to within 10 ms; 9 shorter ones" in report
+    assert "shortest 3.64 s (4-164661-B-12.ogg), longest 7.24 s (1-17808-B-12.ogg)" in report

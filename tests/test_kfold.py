@@ -60,14 +60,14 @@ def test_esc50_distilled_recipe_runs_end_to_end_on_a_stand_in(kfold, tmp_path, m
     monkeypatch.setenv("AST_LAB_HOME", str(tmp_path / "home"))
     root = write_esc50_layout(tmp_path / "esc50", n_classes=5, clips_per_class_per_fold=1,
                               noise=True)
-    args = ["--recipe", "esc50-ast-distilled", "--data", "folder", "--root", str(root),
+    args = ["--recipe", "esc50-gpu-ast-distilled", "--data", "folder", "--root", str(root),
             "--epochs", "1", "--folds", "1",
-            "--out", str(tmp_path / "runs" / "esc50" / "esc50-ast-distilled"),
+            "--out", str(tmp_path / "runs" / "esc50" / "esc50-gpu-ast-distilled"),
             "--results", str(tmp_path / "results"), "--no-progress"]
     assert kfold.main(args) == 0
     rows = _rows(tmp_path / "results" / "esc50.md")
-    assert [r[1] for r in rows] == ["esc50-cnn", "esc50-ast-distilled"]
-    results = Results.load(tmp_path / "results" / "esc50" / "esc50-ast-distilled")
+    assert [r[1] for r in rows] == ["esc50-gpu-cnn", "esc50-gpu-ast-distilled"]
+    results = Results.load(tmp_path / "results" / "esc50" / "esc50-gpu-ast-distilled")
     model = results.configs["model"]
     assert (model["n_mels"], model["n_frames"], model["embed_dim"]) == (128, 512, 192)
 

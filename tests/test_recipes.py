@@ -61,11 +61,21 @@ def test_settings_replace_named_fields_and_refuse_unknown_ones():
         get_recipe("esc10-cnn").with_settings({"optimizer.lr": 0.1})
 
 
-def test_esc50_variants_use_five_second_clips_and_the_papers_features():
-    for name in ("esc50-cnn", "esc50-ast", "esc50-ast-distilled"):
+def test_esc50_gpu_variants_use_five_second_clips_and_the_papers_features():
+    for name in ("esc50-gpu-cnn", "esc50-gpu-ast", "esc50-gpu-ast-distilled"):
         recipe = get_recipe(name)
         assert recipe.clip_seconds == 5.0 and recipe.fbank.n_mels == 128
         assert frames_for_seconds(5.0, recipe.fbank) == 512  # 498 frames padded as the paper
+    assert get_recipe("esc50-gpu-ast-distilled").teacher == "esc50-gpu-cnn"
+
+
+def test_esc50_cpu_recipes_are_smaller_than_the_gpu_ones_and_teach_in_pairs():
+    for name in ("esc50-cnn", "esc50-ast", "esc50-ast-distilled"):
+        cpu, gpu = get_recipe(name), get_recipe(name.replace("esc50-", "esc50-gpu-"))
+        assert cpu.clip_seconds == gpu.clip_seconds == 5.0
+        assert cpu.fbank.n_mels < gpu.fbank.n_mels
+        assert cpu.train.precision == "bf16"  # the CPU's AVX-512 BF16 halves the CNN's step
+    assert get_recipe("esc50-ast-distilled").teacher == "esc50-cnn"
 
 
 def test_recipes_without_validation_split_test_their_last_weights():

@@ -279,6 +279,19 @@ def test_ast_trains_a_fold(data):
     assert np.isfinite(result.history["train_loss"]).all()
 
 
+def test_an_ast_trained_on_crops_in_bf16_is_sized_to_them_and_reevaluates_alike(data, tmp_path):
+    # 51 frames, crops of 31: the AST's position grid is the crop's; testing averages 3 crops,
+    # so a saved run re-evaluated from its checkpoints gives the same probabilities
+    cfg = dataclasses.replace(FAST, epochs=2, crop_frames=31, test_crops=3, gain_db=3.0,
+                              precision="bf16")
+    results = cross_validate(TINY_AST, cfg, data, folds=[1], out_dir=tmp_path, progress=False)
+    assert results.configs["model"]["n_frames"] == 31
+    assert np.isfinite(results.folds[0].history["train_loss"]).all()
+    _same_folds(evaluate_run(tmp_path, data), results)
+    with pytest.raises(ValueError, match="wider than the clips' 51 frames"):
+        train_fold(TINY_AST, dataclasses.replace(cfg, crop_frames=52), data, 1, progress=False)
+
+
 def test_progress_false_is_silent(data, capsys):
     train_fold(TINY_CNN, dataclasses.replace(FAST, epochs=1), data, 1, progress=False)
     assert capsys.readouterr().err == ""

@@ -1,4 +1,5 @@
-"""Listed clips as fixed-length waveforms: read, check, resample, pad or crop.
+"""Listed clips as fixed-length waveforms: read, check, resample, pad or crop; and, from the
+file headers alone, what that will do to them (``loading_report``, for the features summary).
 
 Errors name the CSV line that lists the clip as well as the file, so a bad file in a
 2,000-clip dataset is found at once.
@@ -7,12 +8,16 @@ Errors name the CSV line that lists the clip as well as the file, so a bad file 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import soundfile as sf
 
 from ..audio import load_audio, pad_or_crop
 from .metadata import Metadata
+
+LENGTH_TOLERANCE = 0.01  # s; a clip this close to the clip length counts as that long
 
 
 def clip_samples(clip_seconds: float, sample_rate: int) -> int:
@@ -37,9 +42,25 @@ def load_clip(metadata: Metadata, index: int, sample_rate: int, clip_seconds: fl
     return pad_or_crop(wave, clip_samples(clip_seconds, sample_rate))
 
 
-def clip_durations(metadata: Metadata) -> np.ndarray:
-    """``(n_clips,)`` float64 duration of every clip in seconds, from the file headers only."""
-    durations = np.empty(len(metadata))
+@dataclass(frozen=True)
+class ClipHeaders:
+    """What the file headers of a dataset's clips say, one entry per clip, in metadata order."""
+
+    filenames: list[str]  # file names inside audio/
+    rates: np.ndarray  # (n_clips,) int64 sample rate of each file, Hz
+    channels: np.ndarray  # (n_clips,) int64 channel count of each file
+    frames: np.ndarray  # (n_clips,) int64 samples per channel of each file
+
+    @property
+    def durations(self) -> np.ndarray:
+        """(n_clips,) float64 length of each clip in seconds."""
+        return self.frames / self.rates
+
+
+def read_headers(metadata: Metadata) -> ClipHeaders:
+    """Rate, channels and length of every clip of ``metadata``, one header read per file
+    (no audio is decoded). Raises ValueError naming the CSV line of an unreadable header."""
+    rates, channels, frames = (np.empty(len(metadata), dtype=np.int64) for _ in range(3))
     for index in range(len(metadata)):
         path = metadata.audio_path(index)
         try:
@@ -49,8 +70,13 @@ def clip_durations(metadata: Metadata) -> np.ndarray:
             raise ValueError(message) from err
         if info.samplerate <= 0:
             raise ValueError(f"{metadata.where(index)}: unreadable sample rate {info.samplerate}")
-        durations[index] = info.frames / info.samplerate
-    return durations
+        rates[index], channels[index], frames[index] = info.samplerate, info.channels, info.frames
+    return ClipHeaders(list(metadata.filenames), rates, channels, frames)
+
+
+def clip_durations(metadata: Metadata) -> np.ndarray:
+    """``(n_clips,)`` float64 duration of every clip in seconds, from the file headers only."""
+    return read_headers(metadata).durations
 
 
 def dataset_clip_seconds(durations: np.ndarray) -> float:
@@ -71,12 +97,67 @@ def dataset_clip_seconds(durations: np.ndarray) -> float:
     return math.ceil(round(float(np.max(durations)) * 10, 6)) / 10
 
 
-def length_report(durations: np.ndarray, clip_seconds: float) -> str:
-    """How the clips fit ``clip_seconds``, for the features summary, e.g. "380 clips are
-    5 s long; 12 shorter ones are zero-padded and 8 longer ones cropped"."""
-    centis = np.round(np.asarray(durations) * 100)
-    target = round(clip_seconds * 100)
-    shorter, longer = int((centis < target).sum()), int((centis > target).sum())
-    exact = len(centis) - shorter - longer
-    return (f"{exact} clips are {clip_seconds:g} s long; {shorter} shorter ones are zero-padded "
-            f"at the end and {longer} longer ones cropped to their first {clip_seconds:g} s")
+def length_report(durations: np.ndarray, filenames: Sequence[str], clip_seconds: float,
+                  tolerance: float = LENGTH_TOLERANCE) -> str:
+    """How the clips fit ``clip_seconds``, for the features summary, e.g. "383 clips are 5 s
+    long to within 10 ms; 9 shorter ones are zero-padded at the end and 8 longer ones cropped
+    to their first 5 s; shortest 3.64 s (4-164661-B-12.ogg), longest 7.24 s (...)".
+
+    A clip within ``tolerance`` seconds of ``clip_seconds`` counts as that long (a 5.004-s
+    clip loses 4 ms, not a sound); only the others count as shorter or longer.
+    """
+    durations = np.asarray(durations, dtype=np.float64)
+    if len(durations) == 0:
+        raise ValueError("no clips to measure")
+    off = durations - clip_seconds
+    slack = tolerance + 1e-6  # 1 us, far below one sample: 5.01 s is within 10 ms of 5 s
+    shorter, longer = int((off < -slack).sum()), int((off > slack).sum())
+    fit = len(durations) - shorter - longer
+    low, high = int(np.argmin(durations)), int(np.argmax(durations))
+    if durations[low] == durations[high]:
+        extremes = f"every clip is {durations[low]:.2f} s"
+    else:
+        extremes = (f"shortest {durations[low]:.2f} s ({filenames[low]}), "
+                    f"longest {durations[high]:.2f} s ({filenames[high]})")
+    return (f"{fit} clips are {clip_seconds:g} s long to within {tolerance * 1000:g} ms; "
+            f"{shorter} shorter ones are zero-padded at the end and {longer} longer ones cropped "
+            f"to their first {clip_seconds:g} s; {extremes}")
+
+
+def count_clips(n: int, kind: str = "") -> str:
+    """"1 clip", "3 clips", "2 stereo clips": ``n`` clips, ``kind`` before the noun."""
+    return f"{n} {kind + ' ' if kind else ''}clip{'' if n == 1 else 's'}"
+
+
+def rate_report(rates: np.ndarray, sample_rate: int) -> str:
+    """The files' sample rates, most common first, and what became of them, e.g. "1959 clips
+    at 44100 Hz and 41 clips at 48000 Hz, resampled to 16000 Hz"."""
+    values, counts = np.unique(np.asarray(rates), return_counts=True)
+    groups = [f"{count_clips(counts[i])} at {values[i]} Hz"
+              for i in np.argsort(-counts, kind="stable")]
+    if len(groups) == 1:
+        read = f"all {groups[0]}"
+    else:
+        read = f"{', '.join(groups[:-1])} and {groups[-1]}"
+    if (values == sample_rate).all():
+        return f"{read}, the feature rate (not resampled)"
+    return f"{read}, resampled to {sample_rate} Hz"
+
+
+def channel_report(channels: np.ndarray) -> str:
+    """How many files have several channels, all averaged to mono by the loader, e.g. "91
+    stereo clips averaged to mono"; "all mono" when none has."""
+    channels = np.asarray(channels)
+    kinds, counts = np.unique(channels[channels > 1], return_counts=True)
+    if len(kinds) == 0:
+        return "all mono"
+    several = [count_clips(n, "stereo" if c == 2 else f"{c}-channel") for c, n in zip(kinds, counts)]
+    return f"{', '.join(several)} averaged to mono"
+
+
+def loading_report(headers: ClipHeaders, clip_seconds: float, sample_rate: int) -> str:
+    """The features summary's account of what the loader did to the clips: padding and
+    cropping to ``clip_seconds``, resampling to ``sample_rate`` Hz, downmixing."""
+    lengths = length_report(headers.durations, headers.filenames, clip_seconds)
+    return (f"clips padded or cropped to {clip_seconds:g} s ({lengths}); "
+            f"{rate_report(headers.rates, sample_rate)}; {channel_report(headers.channels)}")

@@ -1,7 +1,8 @@
 """Per-clip licences of ESC-10/ESC-50 recordings, read from the upstream licence list.
 
-The dataset author's ``clip-licences.txt`` (``meta/`` of ``../shared/esc10``) gives, for every
-clip, the Freesound recording it was cut from, its author and its licence, one line each::
+The dataset author's ESC-10 licence list (``meta/esc10-clip-licences.txt`` of
+``../shared/esc50``, ``CLIP_LICENCES``) gives, for every ESC-10 clip, the Freesound recording it
+was cut from, its author and its licence, one line each::
 
     - [1-100032-A.ogg]: clip derived from rose_bark.wav (http://www.freesound.org/people/nfrae/sounds/100032/) by nfrae [CC0]
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+CLIP_LICENCES = "meta/esc10-clip-licences.txt"  # the list's path inside the ESC-50 folder
 
 # Licences that allow redistribution in this repository with attribution (CC-BY) or none (CC0).
 REDISTRIBUTABLE = ("CC0", "CC-BY")
@@ -45,8 +48,8 @@ class ClipLicence:
         return self.licence in REDISTRIBUTABLE
 
 
-def parse_clip_licences(text: str, source: str = "clip-licences.txt") -> list[ClipLicence]:
-    """Every clip line of a ``clip-licences.txt`` text, in file order.
+def parse_clip_licences(text: str, source: str = CLIP_LICENCES) -> list[ClipLicence]:
+    """Every clip line of an ``esc10-clip-licences.txt`` text, in file order.
 
     Lines that start with ``- [`` but do not parse are a ValueError naming ``source`` and the
     line number, so a changed upstream format is never read as fewer clips.
