@@ -31,6 +31,7 @@ from torch import nn
 from .audio import load_audio, pad_or_crop
 from .checkpoint import load_checkpoint
 from .config import FbankConfig
+from .crops import mean_crop_log_probs
 from .data.clips import clip_samples
 from .features import fbank
 from .metrics import Results
@@ -86,6 +87,8 @@ class Classifier:
     class_names: list[str]
     class_targets: list[int]
     source: str  # where the models came from, for messages
+    crop_frames: int = 0  # models trained on crops this wide score each window by the mean
+    test_crops: int = 1  # of this many evenly spaced crops (``TrainConfig.crop_frames``)
 
     def __post_init__(self) -> None:
         if not self.models or len(self.models) != len(self.norms):
@@ -125,9 +128,16 @@ class Classifier:
         specs = fbank(windows, self.fbank)  # (W, n_mels, frames) in dB
         total = torch.zeros(len(self.class_names))
         for index, model in enumerate(self.models):
-            logits = model(self.normalise(specs, index).unsqueeze(1))  # (W, C)
-            total += logits.float().softmax(dim=1).mean(dim=0)
+            total += self.window_probabilities(model, self.normalise(specs, index)).mean(dim=0)
         return (total / len(self.models)).numpy()
+
+    def window_probabilities(self, model: nn.Module, specs: torch.Tensor) -> torch.Tensor:
+        """``(W, C)`` class probabilities of one model for normalised windows ``(W, n_mels,
+        frames)``: its output, or the mean over its test crops for a crop-trained model."""
+        inputs = specs.unsqueeze(1)  # (W, 1, n_mels, frames)
+        if self.crop_frames:
+            return mean_crop_log_probs(model, inputs, self.crop_frames, self.test_crops).exp()
+        return model(inputs).float().softmax(dim=1)
 
     def classify_file(self, path: str | Path) -> FilePrediction:
         """Score one recording. ValueError naming the file when it cannot be read, is empty,
@@ -160,6 +170,8 @@ class Classifier:
             clip_seconds=float(best["run_config"]["data"]["clip_seconds"]),
             class_names=list(saved.class_names),
             class_targets=list(saved.class_targets or range(len(saved.class_names))),
+            crop_frames=int(saved.configs["train"].get("crop_frames", 0)),
+            test_crops=int(saved.configs["train"].get("test_crops", 1)),
             source=f"{run_dir} (fold{'s' if len(folds) > 1 else ''} "
                    f"{', '.join(map(str, folds))})")
 

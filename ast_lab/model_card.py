@@ -89,6 +89,8 @@ def export_model(
         "model_config": saved.configs["model"],
         "fbank": saved.configs["fbank"],
         "clip_seconds": data["clip_seconds"],
+        "crop_frames": saved.configs["train"].get("crop_frames", 0),
+        "test_crops": saved.configs["train"].get("test_crops", 1),
         "norm_mean": best["norm_mean"],
         "norm_std": best["norm_std"],
         "class_names": list(saved.class_names),
@@ -150,4 +152,5 @@ def load_card(card_path: str | Path = SHIPPED_CARD) -> Classifier:
         kind=card["model"], models=[model.eval()], norms=[(card["norm_mean"], card["norm_std"])],
         fbank=config_from_dict(FbankConfig, card["fbank"]), clip_seconds=card["clip_seconds"],
         class_names=card["class_names"], class_targets=card["class_targets"],
+        crop_frames=card.get("crop_frames", 0), test_crops=card.get("test_crops", 1),
         source=f"{card_path} ({card['name']})")

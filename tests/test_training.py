@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from ast_lab import training
+from ast_lab.classifier import Classifier
 from ast_lab.config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig
 from ast_lab.data import (
     ClipTensors,
@@ -288,6 +289,13 @@ def test_an_ast_trained_on_crops_in_bf16_is_sized_to_them_and_reevaluates_alike(
     assert results.configs["model"]["n_frames"] == 31
     assert np.isfinite(results.folds[0].history["train_loss"]).all()
     _same_folds(evaluate_run(tmp_path, data), results)
+    # predict's Classifier scores a clip file by the same crops (float32, so bf16's rounding
+    # is the only difference from the run's own test predictions)
+    classifier = Classifier.from_run(tmp_path)
+    assert (classifier.crop_frames, classifier.test_crops) == (31, 3)
+    tested = results.folds[0].predictions
+    got = classifier.classify_file(data.metadata.audio_path(int(tested.indices[0])))
+    np.testing.assert_allclose(got.probabilities, tested.probabilities[0], atol=0.03)
     with pytest.raises(ValueError, match="wider than the clips' 51 frames"):
         train_fold(TINY_AST, dataclasses.replace(cfg, crop_frames=52), data, 1, progress=False)
 
