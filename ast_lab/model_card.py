@@ -36,10 +36,28 @@ from .training import BEST, config_from_dict, fold_dir
 MODEL_DIR = Path(__file__).resolve().parent / "assets" / "model"
 SHIPPED_CARD = MODEL_DIR / "esc10-ast-distilled.json"
 REPRODUCE = "make model  (needs ../shared/esc10; about 16 min on 2 CPU cores: teacher 4, student 12)"
-ESC10_LICENCE = (
-    "ESC-10 (K. J. Piczak, ACM Multimedia 2015), CC BY 3.0; its clips are cut from Freesound "
-    "recordings under CC0, CC-BY and (2 of 400) CC Sampling+, listed per clip in the dataset's "
-    "meta/clip-licences.txt")
+LICENCES = {  # the training data's licence, by dataset name, quoted on every card
+    "esc10": (
+        "ESC-10 (K. J. Piczak, ACM Multimedia 2015), CC BY 3.0; its clips are cut from Freesound "
+        "recordings under CC0, CC-BY and (2 of 400) CC Sampling+, listed per clip in the "
+        "dataset's meta/esc10-clip-licences.txt"),
+    "esc50": (
+        "ESC-50 (K. J. Piczak, ACM Multimedia 2015), CC BY-NC 3.0: trained on non-commercial "
+        "data, so weights and their use inherit that restriction; per-clip Freesound authors "
+        "and licences are listed in the dataset's meta/esc50-v1-readme.txt"),
+    "fsdd": (
+        "Free Spoken Digit Dataset (FSDD, Z. Jackson et al.), CC BY-SA 4.0: derived works use "
+        "the same licence"),
+}
+
+
+def dataset_licence(dataset: str) -> str:
+    """The licence line of the dataset called ``dataset`` (``LICENCES``); ValueError for one
+    whose licence this project does not know, so no card goes out without one."""
+    if dataset not in LICENCES:
+        raise ValueError(f"no licence is recorded for dataset {dataset!r}; known: "
+                         f"{sorted(LICENCES)} (add it to ast_lab.model_card.LICENCES)")
+    return LICENCES[dataset]
 
 
 def sha256(path: Path) -> str:
@@ -67,11 +85,11 @@ def export_model(
     recipe_name: str,
     out_dir: str | Path = MODEL_DIR,
     five_fold: Optional[str | Path] = None,
-    dataset_licence: str = ESC10_LICENCE,
 ) -> Path:
     """Write ``<recipe>.pt`` and ``<recipe>.json`` for fold ``fold`` of run ``run_dir`` into
     ``out_dir``; ``five_fold``: a results folder of the recipe's full 5-fold run, whose mean
-    accuracy the card quotes. Returns the card's path."""
+    accuracy the card quotes. The training data's licence comes from ``LICENCES`` by the
+    run's dataset name. Returns the card's path."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     saved = Results.load(run_dir)
     check_run_matches_recipe(saved, recipe_name, run_dir)
@@ -100,7 +118,7 @@ def export_model(
         "tested_on": {"fold": fold, "clips": len(tested.predictions.indices),
                       "accuracy": round(float(tested.metrics.scores()["accuracy"]), 4)},
         "recipe_5fold_accuracy": _five_fold(five_fold),
-        "training_data_licence": dataset_licence,
+        "training_data_licence": dataset_licence(data["name"]),
         "weights": weights.name,
         "weights_sha256": sha256(weights),
         "parameters": sum(v.numel() for v in best["model"].values()),
