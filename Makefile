@@ -29,10 +29,11 @@ test: $(STAMP)
 	AST_LAB_QUICK=1 MPLBACKEND=Agg AST_LAB_HOME=$$(mktemp -d) $(BIN)/python -m pytest
 
 # The shipped model (ast_lab/assets/model): recipe esc10-ast-distilled trained on ESC-10 folds
-# 2-5 (its teacher esc10-cnn first), tested on fold 1, exported with its card.
-ESC10 ?= ../shared/esc10
+# 2-5 (its teacher esc10-cnn first), tested on fold 1, exported with its card. ESC-10 is the
+# esc10 subset of ESC-50's folder.
+ESC50 ?= ../shared/esc50
 model: $(STAMP)
-	$(BIN)/ast-lab train --recipe esc10-ast-distilled --data folder --root $(ESC10) --folds 1 \
+	$(BIN)/ast-lab train --recipe esc10-ast-distilled --data folder --root $(ESC50) --esc10 --folds 1 \
 		--out runs/model/esc10-ast-distilled --no-progress
 	$(BIN)/ast-lab export --run runs/model/esc10-ast-distilled --fold 1 \
 		--recipe esc10-ast-distilled --five-fold results/esc10/esc10-ast-distilled

@@ -35,7 +35,7 @@ from .training import BEST, config_from_dict, fold_dir
 
 MODEL_DIR = Path(__file__).resolve().parent / "assets" / "model"
 SHIPPED_CARD = MODEL_DIR / "esc10-ast-distilled.json"
-REPRODUCE = "make model  (needs ../shared/esc10; about 16 min on 2 CPU cores: teacher 4, student 12)"
+REPRODUCE = "make model  (needs ../shared/esc50, its esc10 subset; about 16 min on 2 CPU cores: teacher 4, student 12)"
 LICENCES = {  # the training data's licence, by dataset name, quoted on every card
     "esc10": (
         "ESC-10 (K. J. Piczak, ACM Multimedia 2015), CC BY 3.0; its clips are cut from Freesound "
