@@ -53,7 +53,8 @@ from ast_lab.models import build_model, count_parameters
 from ast_lab.recipes import RECIPES, Recipe, get_recipe
 from ast_lab.timing import time_rounds
 from ast_lab.training.configs import ModelConfig, fit_to_data, model_kind
-from ast_lab.training.epoch import batch_loss, uses_bf16
+from ast_lab.precision import uses_bf16
+from ast_lab.training.epoch import batch_loss
 from ast_lab.training.optimizer import make_optimizer
 from bench_cli import add_run_options, parse_run_args, write_report
 
@@ -95,7 +96,9 @@ def make_teacher(recipe: Recipe) -> Optional[Teacher]:
     """The teacher recipe's model (untrained: its time is what counts), frozen; None without."""
     if recipe.teacher is None:
         return None
-    return Teacher(fitted_model(get_recipe(recipe.teacher).model, recipe), (0.0, 1.0), (0.0, 1.0))
+    teacher = get_recipe(recipe.teacher)
+    return Teacher(fitted_model(teacher.model, recipe), (0.0, 1.0), (0.0, 1.0),
+                   teacher.train.precision)  # the teacher runs as it was trained
 
 
 def compile_model(model: nn.Module) -> nn.Module:

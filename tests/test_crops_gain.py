@@ -12,7 +12,7 @@ from ast_lab.augment import Augment
 from ast_lab.config import TrainConfig
 from ast_lab.crops import RandomCrop, crop_offsets, mean_crop_log_probs, random_crop
 from ast_lab.gain import RandomGain, gain_offset, random_gain
-from ast_lab.training.epoch import autocast, uses_bf16
+from ast_lab.precision import autocast, uses_bf16
 from ast_lab.training.evaluation import predict_logits
 
 N_MELS, FRAMES = 8, 40

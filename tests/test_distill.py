@@ -106,3 +106,13 @@ def test_label_head_can_read_the_patches_maximum_while_dist_keeps_its_token():
     torch.testing.assert_close(dist_logits, model.head_dist(tokens[:, 1]))
     with pytest.raises(ValueError, match="label_pooling"):
         AST(dataclasses.replace(cfg, label_pooling="mean"))
+
+
+def test_teacher_runs_in_its_own_precision_inside_a_float32_student_step():
+    layer = nn.Linear(4, 3)
+    bf16 = Teacher(layer, (0.0, 1.0), (0.0, 1.0), "bf16")
+    f32 = Teacher(layer, (0.0, 1.0), (0.0, 1.0))
+    x = torch.randn(2, 4)
+    with torch.autocast("cpu", enabled=False):  # the student's float32 step around it
+        assert bf16(x).dtype == torch.bfloat16 and f32(x).dtype == torch.float32
+    assert "precision=bf16" in repr(bf16)

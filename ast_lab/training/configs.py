@@ -11,7 +11,7 @@ from ..config import ASTConfig, CNNConfig, TrainConfig
 from ..data import FeatureSet
 from ..distill import DISTILLATIONS
 from ..models import MODELS
-from .epoch import PRECISIONS
+from ..precision import PRECISIONS
 from .optimizer import SCHEDULES
 
 ModelConfig = Union[ASTConfig, CNNConfig]

@@ -13,27 +13,9 @@ from ..augment import Augment
 from ..config import TrainConfig
 from ..data import ClipTensors
 from ..distill import Teacher, distilled_objective
+from ..precision import autocast
 from ..progress import batch_bar
 from .distributed import World, shard
-
-
-PRECISIONS = ("auto", "bf16", "float32")
-
-
-def uses_bf16(device: torch.device, precision: str = "auto") -> bool:
-    """Whether forward passes on ``device`` run under bf16 autocast: ``precision`` "bf16"
-    anywhere, "auto" on CUDA only, "float32" never."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
-
-
-def autocast(device: torch.device, precision: str = "auto"):
-    """bf16 mixed precision where ``uses_bf16`` says so (no loss scaling needed: bf16 has
-    float32's range; weights, gradients and the optimiser stay float32); a disabled context
-    elsewhere."""
-    enabled = uses_bf16(device, precision)
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def batch_loss(

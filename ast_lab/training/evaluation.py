@@ -13,7 +13,7 @@ from ..config import TrainConfig
 from ..crops import mean_crop_log_probs
 from ..data import ClipTensors
 from ..metrics import Predictions
-from .epoch import autocast
+from ..precision import autocast
 
 EVAL_BATCH = 256  # clips per forward pass when predicting (no gradients: larger is faster)
 

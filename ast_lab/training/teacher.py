@@ -59,4 +59,5 @@ def load_teacher(
     if test_fold not in saved.fold_ids:
         raise ValueError(f"teacher run {teacher_run} has no model for test fold {test_fold}")
     model, teacher_norm = load_best_model(teacher_run, test_fold, saved)
-    return Teacher(model, student_norm, teacher_norm)
+    precision = saved.configs["train"].get("precision", "auto")  # as it was trained
+    return Teacher(model, student_norm, teacher_norm, precision)
