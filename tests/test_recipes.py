@@ -100,8 +100,9 @@ def test_one_training_step_at_the_recipes_input_size(name):
     recipe = get_recipe(name)
     n_mels, frames = recipe.fbank.n_mels, frames_for_seconds(recipe.clip_seconds, recipe.fbank)
     model_cfg = recipe.model
-    if isinstance(model_cfg, ASTConfig):
-        model_cfg = dataclasses.replace(model_cfg, n_mels=n_mels, n_frames=frames)
+    if isinstance(model_cfg, ASTConfig):  # sized to the crops it trains on, if it crops
+        model_cfg = dataclasses.replace(model_cfg, n_mels=n_mels,
+                                        n_frames=recipe.train.crop_frames or frames)
     model_cfg = dataclasses.replace(model_cfg, num_classes=50)
     teacher = None
     if recipe.teacher is not None:
