@@ -49,6 +49,7 @@ from ast_lab.config import TrainConfig
 from ast_lab.distill import Teacher
 from ast_lab.features import frames_for_seconds
 from ast_lab.gain import gain_offset
+from ast_lab.metrics import code_version, commit_label
 from ast_lab.models import build_model, count_parameters
 from ast_lab.recipes import RECIPES, Recipe, get_recipe
 from ast_lab.timing import time_rounds
@@ -248,7 +249,8 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     settings = {k: v for k, v in vars(args).items() if k != "out"}
     settings.update(torch=torch.__version__, cpu_threads=torch.get_num_threads(),
                     machine=f"{platform.machine()}, {os.cpu_count()} CPUs",
-                    load_average_1min_before=round(os.getloadavg()[0], 2))
+                    load_average_1min_before=round(os.getloadavg()[0], 2),
+                    code=commit_label(code_version()))  # the recipes as they stood
     rows = [bench_recipe(name, args) for name in args.recipes]
     result = dict(settings=settings, reference=REFERENCE, recipes=rows)
     print(markdown_table(rows))
