@@ -108,7 +108,7 @@ GPU_AST = ASTConfig.preset("tiny", drop_path_rate=0.1, pooling="max")
 
 # Chosen on validation fold 2 (training folds 3-5) with fold 1 never loaded
 # (results/tuning/esc50.md). bf16 autocast runs the CNN's step in 0.42 of float32's time, but
-# makes the micro AST's slower (1.09: its 96-wide products are too small to gain), so the AST
+# makes the micro AST's slower (1.06: its 96-wide products are too small to gain), so the AST
 # stays in float32 (benchmarks/results/recipe_speed.json). What helped, in order:
 # mixup (+4.6 points at 80 epochs), random crops with 5 test crops and a longer schedule, more
 # channels (+6.1 at 30 epochs), and a fifth stage of 512 channels, which costs little at 1/16
