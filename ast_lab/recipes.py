@@ -131,8 +131,9 @@ ESC50_AST_TRAIN = dataclasses.replace(ESC50_TRAIN, epochs=110, crop_frames=300,
 # the distilled AST: the same, its [DIST] head taught the CNN's probabilities softened at
 # temperature 2 (0.618 against 0.595 from scratch and 0.552 for hard labels, all at 150
 # epochs with patch rows every 10 bands); the teacher's forward pass (bf16, as the CNN was
-# trained) adds 1.7 ms a clip to every step, so 80 epochs keep a 5-fold run within 90 minutes
-ESC50_DISTILLED = dict(distillation="soft", distill_temperature=2.0, epochs=80)
+# trained) makes its step 8.3 ms a clip instead of 5.5 (benchmarks/results/recipe_speed.json),
+# so 70 epochs keep a 5-fold run of 1,600 training clips per fold near 80 minutes
+ESC50_DISTILLED = dict(distillation="soft", distill_temperature=2.0, epochs=70)
 
 
 # ------------------------------------------------------------------------ ESC-10 (5 s, 10 classes)
