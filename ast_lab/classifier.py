@@ -31,7 +31,7 @@ from torch import nn
 from .audio import load_audio, pad_or_crop
 from .checkpoint import load_checkpoint
 from .config import FbankConfig
-from .crops import mean_crop_log_probs
+from .crops import clip_logits
 from .data.clips import clip_samples
 from .features import fbank
 from .metrics import Results
@@ -128,16 +128,10 @@ class Classifier:
         specs = fbank(windows, self.fbank)  # (W, n_mels, frames) in dB
         total = torch.zeros(len(self.class_names))
         for index, model in enumerate(self.models):
-            total += self.window_probabilities(model, self.normalise(specs, index)).mean(dim=0)
+            inputs = self.normalise(specs, index).unsqueeze(1)  # (W, 1, n_mels, frames)
+            logits = clip_logits(model, inputs, self.crop_frames, self.test_crops)  # (W, C)
+            total += logits.float().softmax(dim=1).mean(dim=0)
         return (total / len(self.models)).numpy()
-
-    def window_probabilities(self, model: nn.Module, specs: torch.Tensor) -> torch.Tensor:
-        """``(W, C)`` class probabilities of one model for normalised windows ``(W, n_mels,
-        frames)``: its output, or the mean over its test crops for a crop-trained model."""
-        inputs = specs.unsqueeze(1)  # (W, 1, n_mels, frames)
-        if self.crop_frames:
-            return mean_crop_log_probs(model, inputs, self.crop_frames, self.test_crops).exp()
-        return model(inputs).float().softmax(dim=1)
 
     def classify_file(self, path: str | Path) -> FilePrediction:
         """Score one recording. ValueError naming the file when it cannot be read, is empty,

@@ -239,4 +239,4 @@ class TrainConfig:
     device: str = "auto"  # "auto" = CUDA if present, else CPU
     precision: Literal["auto", "bf16", "float32"] = "auto"  # forward passes under autocast:
     # "auto" = bf16 on CUDA, float32 elsewhere; "bf16" on the CPU too (AVX-512 BF16 cores run
-    # the CNN's step in about half the time; benchmarks/model_speed.py)
+    # the ESC-50 CNN's step in 0.42 of float32's time; benchmarks/results/recipe_speed.json)

@@ -79,6 +79,17 @@ def mean_crop_log_probs(
     return (probs / len(offsets)).log()
 
 
+def clip_logits(
+    forward: Callable[[Tensor], Tensor], specs: Tensor, crop_frames: int, test_crops: int
+) -> Tensor:
+    """``(B, C)`` scores of whole clips ``(B, 1, n_mels, total)``: the model's logits, or for a
+    model trained on crops (``crop_frames`` > 0) ``mean_crop_log_probs`` over ``test_crops``
+    crops. Either way a softmax gives the clip's class probabilities."""
+    if crop_frames:
+        return mean_crop_log_probs(forward, specs, crop_frames, test_crops)
+    return forward(specs)
+
+
 class RandomCrop(nn.Module):
     """``random_crop`` in training mode; identity in eval mode or with ``frames`` 0."""
 

@@ -45,7 +45,6 @@ def gain_offset(gain_db: float, log: str, std: float) -> float:
     return gain_db * per_db[log] / std
 
 
-
 class RandomGain(nn.Module):
     """``random_gain`` in training mode; identity in eval mode or with ``max_offset`` 0."""
 

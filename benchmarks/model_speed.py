@@ -29,13 +29,12 @@ Times are medians over rounds (or a preset's timed steps), each with its range.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import platform
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +43,7 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, 
 from ast_lab.config import AST_PRESETS, ASTConfig, CNNConfig
 from ast_lab.models import AST, CNN, count_parameters
 from ast_lab.models.transformer import Encoder
+from ast_lab.precision import autocast, uses_bf16
 from ast_lab.timing import Comparison, Spread, time_rounds
 from bench_cli import add_run_options, parse_run_args, write_report
 
@@ -173,16 +173,9 @@ def comparison(args: argparse.Namespace, device: torch.device) -> list[Case]:
     return cases + ([] if args.no_cnn else [cnn_case(args, device, first_ast)])
 
 
-def autocast(device: torch.device) -> ContextManager[Any]:
-    """bfloat16 autocast on CUDA; float32 (no autocast) elsewhere."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def dtype_name(device: torch.device) -> str:
     """How the forward pass computes on ``device`` (the weights stay float32 either way)."""
-    return "autocast-bf16" if device.type == "cuda" else "float32"
+    return "autocast-bf16" if uses_bf16(device) else "float32"
 
 
 def synchronize(device: torch.device) -> None:

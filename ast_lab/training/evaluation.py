@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import TrainConfig
-from ..crops import mean_crop_log_probs
+from ..crops import clip_logits
 from ..data import ClipTensors
 from ..metrics import Predictions
 from ..precision import autocast
@@ -34,10 +34,7 @@ def predict_logits(
     chunks = []
     for specs, _ in clips.batches(EVAL_BATCH):
         with autocast(specs.device, cfg.precision):
-            if cfg.crop_frames:
-                logits = mean_crop_log_probs(model, specs, cfg.crop_frames, cfg.test_crops)
-            else:
-                logits = model(specs)
+            logits = clip_logits(model, specs, cfg.crop_frames, cfg.test_crops)
         chunks.append(logits.float().cpu())
     return torch.cat(chunks)
 
