@@ -36,7 +36,8 @@ model: $(STAMP)
 	$(BIN)/ast-lab train --recipe esc10-ast-distilled --data folder --root $(ESC50) --esc10 --folds 1 \
 		--out runs/model/esc10-ast-distilled --no-progress
 	$(BIN)/ast-lab export --run runs/model/esc10-ast-distilled --fold 1 \
-		--recipe esc10-ast-distilled --five-fold results/esc10/esc10-ast-distilled
+		--recipe esc10-ast-distilled --five-fold results/esc10/esc10-ast-distilled \
+		--out ast_lab/assets/model
 
 # Re-execute notebooks/NN_*.py and save their outputs into the committed .ipynb twins
 # (01-03 with full settings, 04 in quick mode; each at most 3 MB).

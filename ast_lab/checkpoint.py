@@ -3,8 +3,9 @@
 A run repeats exactly on CPU when every source of randomness is seeded (``seed_everything``,
 a seeded ``torch.Generator`` for shuffling, a seeded NumPy generator for augmentation) and an
 interrupted run continues exactly when all of them are snapshotted with the weights
-(``rng_states`` / ``restore_rng_states``). Files are written to a temporary name and renamed
-into place (``os.replace`` is atomic), so a crash never leaves a half-written checkpoint.
+(``rng_states`` / ``restore_rng_states``). Checkpoints are written atomically
+(``atomic_files``), so a crash never leaves a half-written one; a damaged one is refused with
+a message naming it.
 
 Python's and NumPy's generator states are stored as JSON text, so checkpoints hold only
 tensors, numbers, strings and containers and load with ``torch.load(weights_only=True)``.
@@ -13,13 +14,16 @@ tensors, numbers, strings and containers and load with ``torch.load(weights_only
 from __future__ import annotations
 
 import json
-import os
+import pickle
 import random
+import zipfile
 from pathlib import Path
-from typing import Any, Callable, IO, Optional
+from typing import Optional
 
 import numpy as np
 import torch
+
+from .atomic_files import write_atomic
 
 
 def seed_everything(seed: int) -> None:
@@ -59,28 +63,25 @@ def restore_rng_states(
     shuffle_generator.set_state(states["shuffle"])
 
 
-def write_atomic(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk, rename it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def save_checkpoint(obj: dict, path: Path) -> None:
     """``torch.save`` to ``path`` atomically."""
     write_atomic(path, lambda fh: torch.save(obj, fh))
 
 
-def load_checkpoint(path: Path, map_location: Optional[str | torch.device] = "cpu") -> dict:
-    """Load a checkpoint written by ``save_checkpoint`` (tensors and plain data only)."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+def load_checkpoint(
+    path: Path, map_location: Optional[str | torch.device] = "cpu", *, lazy: bool = False
+) -> dict:
+    """Load a checkpoint written by ``save_checkpoint`` (tensors and plain data only); with
+    ``lazy``, tensors are memory-mapped and read only when used (to read its ``run_config``).
 
-
-def save_json(obj: Any, path: Path) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    write_atomic(path, lambda fh: fh.write(json.dumps(obj, indent=1).encode()))
+    Raises ValueError naming the file when it is damaged (truncated, or not a checkpoint); a
+    missing file raises FileNotFoundError as usual."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=lazy)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise  # not damaged: missing or unreadable, as its own message says
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"{path} is damaged (truncated or not a checkpoint): retrain that fold "
+            f"(remove {Path(path).parent} and run again with --resume)"
+        ) from err

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
+import io
 import math
 import subprocess
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 import ast_lab
 
+from .atomic_files import load_json, save_json, write_atomic
+
 # metric key -> column title in the results table (the earlier attempt's layout)
 TABLE_COLUMNS: dict[str, str] = {
     "accuracy": "Accuracy",
@@ -33,6 +35,7 @@ TABLE_COLUMNS: dict[str, str] = {
     "f1": "Average F1",
 }
 METRICS: tuple[str, ...] = tuple(TABLE_COLUMNS)
+RESULTS_FILE = "results.json"
 STD_KIND = "sample (ddof=1)"
 
 
@@ -271,34 +274,38 @@ class Results:
         )
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write results.json, results.csv and PNG plots into ``out_dir``; return it."""
+        """Write results.json, results.csv and PNG plots into ``out_dir``; return it. The
+        JSON and CSV are written atomically: a crash leaves the old file or the new one."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(self.to_dict(), indent=1))
-        self._write_csv(out / "results.csv")
+        save_json(self.to_dict(), out / RESULTS_FILE)
+        write_atomic(out / "results.csv", lambda fh: fh.write(self._csv_text().encode()))
         self._save_plots(out)
         return out
 
     @classmethod
     def load(cls, run_dir: str | Path) -> "Results":
-        """Read what ``save`` wrote (results.json) back."""
-        return cls.from_dict(json.loads((Path(run_dir) / "results.json").read_text()))
+        """Read what ``save`` wrote (results.json) back; ValueError naming the file if it is
+        damaged."""
+        path = Path(run_dir) / RESULTS_FILE
+        fix = "run the training again with --resume to rewrite it (finished folds are kept)"
+        return cls.from_dict(load_json(path, fix))
 
-    def _write_csv(self, path: Path) -> None:
-        """One row per fold, then a "mean" and a "std" row."""
+    def _csv_text(self) -> str:
+        """results.csv: one row per fold, then a "mean" and a "std" row."""
         columns = ["fold", *METRICS, "best_epoch", "epochs_run", "seconds"]
         summary = self.summary()
-        with path.open("w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for f in self.folds:
-                scores = f.metrics.scores()
-                writer.writerow(
-                    [f.test_fold, *(scores[m] for m in METRICS), f.best_epoch, f.epochs_run,
-                     f.seconds]
-                )
-            for row, i in (("mean", 0), ("std", 1)):
-                writer.writerow([row, *(summary[m][i] for m in METRICS), "", "", ""])
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(columns)
+        for f in self.folds:
+            scores = f.metrics.scores()
+            writer.writerow(
+                [f.test_fold, *(scores[m] for m in METRICS), f.best_epoch, f.epochs_run, f.seconds]
+            )
+        for row, i in (("mean", 0), ("std", 1)):
+            writer.writerow([row, *(summary[m][i] for m in METRICS), "", "", ""])
+        return text.getvalue()
 
     def _save_plots(self, out: Path) -> None:
         """learning_curves.png, confusion_matrix.png (summed), per_class_f1.png (fold mean)."""

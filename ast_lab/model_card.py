@@ -25,15 +25,18 @@ from typing import Any, Optional
 
 import torch
 
-from .checkpoint import load_checkpoint, save_checkpoint, save_json
+from .atomic_files import save_json
+from .checkpoint import load_checkpoint, save_checkpoint
 from .classifier import Classifier
 from .config import FbankConfig
 from .metrics import Results, commit_label
 from .models import MODELS, build_model
-from .recipes import get_recipe
-from .training import BEST, config_from_dict, fold_dir
+from .recipes import RECIPES, Recipe, get_recipe
+from .training import BEST, config_from_dict, fold_dir, model_kind
 
 MODEL_DIR = Path(__file__).resolve().parent / "assets" / "model"
+EXPORT_DIR = Path("exported")  # export's default folder; the package's MODEL_DIR only when named
+FITTED = ("num_classes", "n_mels", "n_frames")  # model fields a run takes from its data
 SHIPPED_CARD = MODEL_DIR / "esc10-ast-distilled.json"
 REPRODUCE = "make model  (needs ../shared/esc50, its esc10 subset; about 16 min on 2 CPU cores: teacher 4, student 12)"
 LICENCES = {  # the training data's licence, by dataset name, quoted on every card
@@ -64,26 +67,46 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def check_run_matches_recipe(saved: Results, recipe_name: str, run_dir: Path) -> None:
-    """ValueError unless the run was trained with recipe ``recipe_name`` as it stands (its
-    train settings, device aside, and its FBANK): a card must not claim a recipe it lacks."""
-    recipe = get_recipe(recipe_name)
+def recipe_differences(saved: Results, recipe: Recipe) -> list[str]:
+    """How run ``saved`` differs from ``recipe``, one ``"part.field (run X, recipe Y)"`` each:
+    the model's kind first (one entry if it differs), then its train settings (device aside),
+    FBANK and model config (the fields fitted to the data aside)."""
+    kind = model_kind(recipe.model)
+    if saved.model != kind:
+        return [f"model (run {saved.model}, recipe {kind})"]
     expected = json.loads(json.dumps({
         "train": {**dataclasses.asdict(recipe.train), "device": None},
-        "fbank": dataclasses.asdict(recipe.fbank)}))
-    found = {"train": {**saved.configs["train"], "device": None}, "fbank": saved.configs["fbank"]}
-    for part in ("train", "fbank"):
-        differ = sorted(k for k in expected[part] if expected[part][k] != found[part].get(k))
-        if differ:
-            raise ValueError(f"{run_dir} was not trained by recipe {recipe_name}: its {part} "
-                             f"settings differ in {', '.join(differ)}")
+        "fbank": dataclasses.asdict(recipe.fbank),
+        "model": {k: v for k, v in dataclasses.asdict(recipe.model).items() if k not in FITTED}}))
+    found = {"train": {**saved.configs["train"], "device": None}, "fbank": saved.configs["fbank"],
+             "model": saved.configs["model"]}
+    return [f"{part}.{k} (run {found[part].get(k)!r}, recipe {v!r})"
+            for part, fields in expected.items() for k, v in fields.items()
+            if v != found[part].get(k)]
+
+
+def check_run_matches_recipe(saved: Results, recipe_name: str, run_dir: Path) -> None:
+    """ValueError unless the run was trained with recipe ``recipe_name`` as it stands (its
+    model, train settings, device aside, and FBANK): a card must not claim a recipe it lacks.
+    The message names the recipe the run matches, if one does, else how it differs."""
+    differences = recipe_differences(saved, get_recipe(recipe_name))
+    if not differences:
+        return
+    matching = [name for name in RECIPES if not recipe_differences(saved, get_recipe(name))]
+    if matching:
+        raise ValueError(f"{run_dir} was trained by recipe {' or '.join(matching)}, not "
+                         f"{recipe_name}: export it with --recipe {matching[0]}")
+    shown = ", ".join(differences[:3]) + (
+        f" and {len(differences) - 3} more" if len(differences) > 3 else "")
+    raise ValueError(f"{run_dir} was not trained by recipe {recipe_name} as it stands, nor by "
+                     f"another recipe: it differs in {shown}; export a run of a recipe as named")
 
 
 def export_model(
     run_dir: str | Path,
     fold: int,
     recipe_name: str,
-    out_dir: str | Path = MODEL_DIR,
+    out_dir: str | Path = EXPORT_DIR,
     five_fold: Optional[str | Path] = None,
 ) -> Path:
     """Write ``<recipe>.pt`` and ``<recipe>.json`` for fold ``fold`` of run ``run_dir`` into

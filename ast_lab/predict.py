@@ -6,6 +6,8 @@ one fold of a run into weights and a model card); the work is in ``ast_lab.class
     ast-lab predict clip.ogg --run runs/esc10/esc10-cnn --top 3 --json
     ast-lab export --run runs/model/esc10-ast-distilled --fold 1 --recipe esc10-ast-distilled
 
+``export`` writes into ``./exported`` unless ``--out`` names another folder: the package's
+shipped model (``ast_lab/assets/model``) is replaced only when named, as ``make model`` does.
 Each file is scored on its own: one that cannot be read, is empty or holds non-finite samples
 gets a message naming it on stderr (and an ``"error"`` entry with ``--json``), the others are
 still scored, and the exit status is 1 if any file failed.
@@ -19,7 +21,8 @@ import sys
 from pathlib import Path
 
 from .classifier import SILENCE_DBFS, Classifier, FilePrediction
-from .model_card import MODEL_DIR, SHIPPED_CARD, export_model, load_card
+from .cli_options import check_out_folder
+from .model_card import EXPORT_DIR, SHIPPED_CARD, export_model, load_card
 from .recipes import RECIPES
 
 
@@ -89,12 +92,15 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="the recipe the run was trained with (checked)")
     parser.add_argument("--five-fold", type=Path,
                         help="results folder of the recipe's 5-fold run, quoted on the card")
-    parser.add_argument("--out", type=Path, default=MODEL_DIR,
-                        help=f"where the two files go (default {MODEL_DIR})")
+    parser.add_argument("--out", type=Path, default=EXPORT_DIR,
+                        help=f"where the two files go (default ./{EXPORT_DIR}; the package's "
+                        "shipped model is replaced only when --out names ast_lab/assets/model)")
     parser.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Write one fold of a recipe run as weights and a card into ``--out``."""
+    check_out_folder(args.out)
     card = export_model(args.run_dir, args.fold, args.recipe, args.out, args.five_fold)
     print(f"wrote {card} and {card.with_suffix('.pt').name} beside it")
     return 0

@@ -26,6 +26,7 @@ import numpy as np
 from .data import FeatureSet
 from .metrics import Results, commit_label
 from .recipes import SETTABLE, Recipe, get_recipe, run_with_teacher
+from .setting_checks import check_device, check_ranges, check_setting
 
 LOG_HEADER = (
     "| date | recipe | settings | held-out fold | validation folds | validation accuracy "
@@ -101,8 +102,40 @@ def variant_name(recipe: Recipe) -> str:
 
 
 def variant(recipe_name: str, settings: Optional[dict[str, Any]] = None) -> Recipe:
-    """The recipe ``recipe_name`` with ``settings`` replaced (``Recipe.with_settings``)."""
-    return get_recipe(recipe_name).with_settings(dict(settings or {}))
+    """The recipe ``recipe_name`` with ``settings`` replaced (``Recipe.with_settings``).
+    ValueError, naming the setting, for an unknown part or field, a value of the wrong type,
+    a number out of range, or a device this machine lacks."""
+    recipe = get_recipe(recipe_name)
+    configs = {part: getattr(recipe, part) for part in SETTABLE}
+    for key, value in (settings or {}).items():
+        check_setting(configs, key, value)
+    changed = recipe.with_settings(dict(settings or {}))
+    try:
+        check_ranges(changed.model, changed.train)
+    except ValueError as err:
+        raise ValueError(f"settings {settings_cell(settings or {})}: {err}") from err
+    check_device(changed.train.device, option="train.device")
+    return changed
+
+
+def variants(
+    recipe_name: str,
+    settings: Optional[dict[str, Any]] = None,
+    teacher_settings: Optional[dict[str, Any]] = None,
+) -> tuple[Recipe, Optional[Recipe]]:
+    """The variant of ``recipe_name`` (``settings``) and of its teacher (``teacher_settings``;
+    None for a recipe without one), each renamed by ``variant_name``. ValueError for teacher
+    settings given to a recipe that has no teacher."""
+    recipe = variant(recipe_name, settings)
+    recipe = _renamed(recipe, variant_name(recipe))
+    if recipe.teacher is None:
+        if teacher_settings:
+            raise ValueError(f"recipe {recipe_name} has no teacher to apply the teacher "
+                             f"settings {settings_cell(teacher_settings)} to")
+        return recipe, None
+    base = variant(recipe.teacher, teacher_settings)
+    teacher = _renamed(base, variant_name(base))
+    return _with_teacher(recipe, teacher.name), teacher
 
 
 def tune(
@@ -127,13 +160,7 @@ def tune(
     ``log``, if given, gets one row (``TuningScore.row``).
     """
     settings = dict(settings or {})
-    recipe = variant(recipe_name, settings)
-    recipe = _renamed(recipe, variant_name(recipe))
-    teacher = None
-    if recipe.teacher is not None:
-        base = get_recipe(recipe.teacher).with_settings(dict(teacher_settings or {}))
-        teacher = _renamed(base, variant_name(base))
-        recipe = _with_teacher(recipe, teacher.name)
+    recipe, teacher = variants(recipe_name, settings, teacher_settings)
     if data.fbank.raw_hash() != recipe.fbank.raw_hash() or data.clip_seconds != recipe.clip_seconds:
         raise ValueError(
             f"the data's features ({data.fbank}, {data.clip_seconds:g} s) are not the ones "

@@ -7,7 +7,6 @@ Each explorer is a thin set of sliders over a plain, tested function (``fbank_vi
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -25,6 +24,7 @@ from ast_lab.metrics import FoldResult
 from ast_lab.models.patches import patch_boxes, patch_grid
 from ast_lab.plotting import plot_learning_curves, plot_patch_grid, plot_spectrogram
 from ast_lab.training import FOLD_RESULT, EpochEnd
+from ast_lab.training.saved_runs import read_fold_result
 
 
 def fbank_view(wave: np.ndarray, cfg: FbankConfig) -> tuple[Figure, str]:
@@ -181,7 +181,7 @@ class LiveCurves:
             return {}
         saved = {}
         for path in sorted(self.out_dir.glob(f"*-fold*/{FOLD_RESULT}")):
-            fold = FoldResult.from_dict(json.loads(path.read_text())["result"])
+            fold = FoldResult.from_dict(read_fold_result(path.parent)["result"])
             saved[fold.test_fold] = fold.history
         return saved
 

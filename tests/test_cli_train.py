@@ -36,6 +36,26 @@ def test_quick_demo_prints_and_saves_the_table_of_both_models(home: Path, tmp_pa
     assert again == {"AST": rows["AST"]}
 
 
+@pytest.mark.parametrize("argv, quick_env, folder", [
+    (["demo"], "0", "runs/demo"), (["demo", "--quick"], "0", "runs/demo-quick"),
+    (["demo"], "1", "runs/demo-quick"),
+])
+def test_quick_and_full_demos_never_share_a_default_folder(argv, quick_env, folder, tmp_path,
+                                                           monkeypatch):
+    """A quick demo's run has other settings, and a folder belongs to one run's settings."""
+    seen = {}
+
+    def fake_run_demo(out, settings, resume=False):
+        seen.update(out=out, quick=settings == demo_settings(quick=True))
+        raise ValueError("stop here")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AST_LAB_QUICK", quick_env)
+    monkeypatch.setattr("ast_lab.cli_commands.run_demo", fake_run_demo)
+    assert main(argv) == 1
+    assert seen["out"] == Path(folder) and seen["quick"] == ("quick" in folder)
+
+
 def test_train_with_debug_traces_shapes_and_plots_first_clips(synthetic_small, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "--model", "cnn", "--data", "folder", "--root", str(synthetic_small),

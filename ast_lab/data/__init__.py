@@ -5,9 +5,11 @@ One module per concept, in the order the data flows:
     paths      where things live (``$AST_LAB_HOME``, the ESC-50 folder layout)
     download   fetch and extract ESC-50 (resumable, verified, safe)
     synthetic  the built-in 12-class sound set, written in the ESC-50 layout
+    csv_reader the CSV's rows, whatever encoding a spreadsheet saved it in
     metadata   read and validate ``meta/esc50.csv`` -> ``Metadata``
     splits     test fold + stratified, source-grouped validation split -> ``Split``
-    clips      one listed clip as a fixed-length waveform
+    clips      one listed clip as a fixed-length waveform; the dataset's clip length
+    budget     what a feature cache will cost, checked before it is built
     cache      compute features once, reuse them memory-mapped
     sources    ``load_dataset(DataConfig, FbankConfig) -> FeatureSet``
     dataset    torch ``FeatureDataset`` / ``AudioDataset``, ``train_stats``

@@ -12,7 +12,10 @@ or sessions stays exactly as it was delivered.
 A cache is used only if its manifest matches the current settings *and* the current audio
 files (names, sizes, modification times) and ``features.npy`` has the promised shape;
 otherwise it is rebuilt. ``features.npy`` is written to a temporary file and renamed, and the
-manifest goes last, so an interrupted or failed build never leaves a cache that looks valid.
+manifest goes last, so an interrupted or failed build never leaves a cache that looks valid;
+the temporaries of a build that was killed are removed by the next one
+(``ast_lab.atomic_files``). Before anything is computed, the planned size is checked against the
+free disk and memory (``budget``), and a cache folder that cannot be written is refused with a one-line ValueError.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -32,9 +34,11 @@ from tqdm.auto import tqdm
 from ..config import FbankConfig
 from ..features import fbank, frames_for_seconds
 from ..progress import is_terminal
+from ..atomic_files import remove_stale_temporaries, save_json, temporary_path
+from .budget import check_cache_fits, clips_per_batch
 from .clips import load_clip
 from .metadata import Metadata
-from .paths import CACHE_DIR, ast_lab_home
+from .paths import CACHE_DIR, ast_lab_home, refused_writes_as_errors
 
 CACHE_FORMAT = 1  # bump when the layout or the meaning of the files changes
 FEATURES_FILE = "features.npy"
@@ -56,14 +60,17 @@ def load_or_build_features(
     ``(len(metadata), n_mels, frames)``, un-normalised (``fbank_cfg``'s normalisation fields are
     ignored; normalise later with training-fold statistics). ``name`` names the dataset in the
     fallback cache folder and the progress bar. Raises ValueError naming the file and CSV line
-    of a clip that cannot be read; no cache is left behind then.
+    of a clip that cannot be read (no cache is left behind then), naming the folder when the
+    cache cannot be written, and giving the size when it would not fit on disk or in memory.
     """
     raw_cfg = dataclasses.replace(fbank_cfg, normalize="none", dataset_mean=None, dataset_std=None)
     cache_dir = feature_cache_dir(metadata, raw_cfg, clip_seconds, name)
+    remove_stale_temporaries(cache_dir, (FEATURES_FILE, MANIFEST_FILE))
     manifest = expected_manifest(metadata, raw_cfg, clip_seconds)
     cached = read_cache(cache_dir, manifest)
     if cached is not None:
         return cached, cache_dir
+    check_cache_fits(feature_shape(metadata, raw_cfg, clip_seconds), clip_seconds, cache_dir)
 
     def compute(path: Path) -> None:
         _compute_features(path, metadata, raw_cfg, clip_seconds, name, batch_clips, progress)
@@ -150,20 +157,28 @@ def _write_cache(cache_dir: Path, manifest: dict, write_features: Callable[[Path
     """Fill ``cache_dir`` atomically: ``write_features(path)`` writes features.npy to a temporary
     file that is then renamed, and the manifest goes last. On any failure (or interrupt) what
     was written is removed, so the folder never holds a manifest without its features."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (MANIFEST_FILE, FEATURES_FILE):  # manifest first: without it nothing is trusted
-        (cache_dir / stale).unlink(missing_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=".features.", suffix=".npy", dir=cache_dir)
-    os.close(handle)
+    partial = _start_writing(cache_dir)
     try:
-        write_features(Path(partial))
+        write_features(partial)
         os.replace(partial, cache_dir / FEATURES_FILE)
-        _write_json_atomically(cache_dir / MANIFEST_FILE, manifest)
+        save_json(manifest, cache_dir / MANIFEST_FILE)
     except BaseException:
-        Path(partial).unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         (cache_dir / FEATURES_FILE).unlink(missing_ok=True)
         _remove_if_empty(cache_dir)
         raise
+
+
+def _start_writing(cache_dir: Path) -> Path:
+    """Make ``cache_dir``, remove its old cache (manifest first: without it nothing is
+    trusted) and return a new temporary file for the features. A folder that cannot be written
+    raises a ValueError naming it and the fix."""
+    fix = f"set AST_LAB_HOME to a writable folder (the cache goes to $AST_LAB_HOME/{CACHE_DIR})"
+    with refused_writes_as_errors("the feature cache", fix):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for stale in (MANIFEST_FILE, FEATURES_FILE):
+            (cache_dir / stale).unlink(missing_ok=True)
+        return temporary_path(cache_dir, FEATURES_FILE)
 
 
 def _compute_features(
@@ -175,9 +190,11 @@ def _compute_features(
     batch_clips: int,
     progress: bool,
 ) -> None:
-    """Write the features of every clip to the .npy file ``path``, ``batch_clips`` at a time,
-    computed on the GPU when there is one (``feature_device``)."""
+    """Write the features of every clip to the .npy file ``path``, ``batch_clips`` at a time
+    (fewer for long clips: ``budget.clips_per_batch``), computed on the GPU when there is one
+    (``feature_device``)."""
     shape = feature_shape(metadata, fbank_cfg, clip_seconds)
+    batch_clips = clips_per_batch(fbank_cfg, clip_seconds, batch_clips)
     device = feature_device()
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
     rate = fbank_cfg.sample_rate
@@ -199,13 +216,6 @@ def feature_device() -> torch.device:
     """Where features are computed: CUDA when available (the FBANK is batched torch code, and
     the results are equal within float tolerance), else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _write_json_atomically(path: Path, content: dict) -> None:
-    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as f:
-        json.dump(content, f, indent=2, sort_keys=True)
-    os.replace(partial, path)
 
 
 def _remove_if_empty(folder: Path) -> None:

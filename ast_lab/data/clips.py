@@ -1,5 +1,7 @@
 """Listed clips as fixed-length waveforms: read, check, resample, pad or crop; and, from the
-file headers alone, what that will do to them (``loading_report``, for the features summary).
+file headers alone, the length a dataset's clips should have, the clips whose lengths stand
+out (``length_warning``) and what loading will do to them (``loading_report``, for the
+features summary).
 
 Errors name the CSV line that lists the clip as well as the file, so a bad file in a
 2,000-clip dataset is found at once.
@@ -18,6 +20,10 @@ from ..audio import load_audio, pad_or_crop
 from .metadata import Metadata
 
 LENGTH_TOLERANCE = 0.01  # s; a clip this close to the clip length counts as that long
+# A clip this many times longer or shorter than the typical one stands out. 3, not 2: spoken
+# digits span 0.14 s to 1.31 s around a median of 0.42 s, and none of those is a mistake.
+OUTLIER_RATIO = 3.0
+MAX_NAMED = 3  # how many outlier clips a warning names
 
 
 def clip_samples(clip_seconds: float, sample_rate: int) -> int:
@@ -85,16 +91,49 @@ def dataset_clip_seconds(durations: np.ndarray) -> float:
     When at least half the clips share one length (to 10 ms), that is the dataset's length,
     and the few odd clips are padded or cropped to it: ESC-50 and ESC-10 are 5-s datasets
     even though 20 of ESC-10's clips run 3.64 s to 7.24 s. Otherwise (recordings of free
-    length, such as spoken digits) it is the longest clip, rounded up to 0.1 s, so nothing is
-    cropped.
+    length, such as spoken digits) it is the longest clip, rounded up to 0.1 s, leaving out
+    the clips over ``OUTLIER_RATIO`` times the 90th-percentile length (the length nine clips
+    in ten do not exceed): only those are cropped, and as the percentile ignores the longest
+    tenth, a few long clips never decide the length. (The longest clip itself would let one
+    10-minute file pad 59 five-second ones to 10 minutes; the median would crop half the clips
+    of a free-length set.)
     """
     if len(durations) == 0:
         raise ValueError("no clips to measure")
-    centis = np.round(np.asarray(durations) * 100).astype(np.int64)
+    durations = np.asarray(durations, dtype=np.float64)
+    centis = np.round(durations * 100).astype(np.int64)
     values, counts = np.unique(centis, return_counts=True)
     if counts.max() * 2 >= len(centis):
         return float(values[counts.argmax()]) / 100
-    return math.ceil(round(float(np.max(durations)) * 10, 6)) / 10
+    typical_long = np.quantile(durations, 0.9, method="inverted_cdf")
+    longest_kept = durations[durations <= OUTLIER_RATIO * typical_long].max()
+    return math.ceil(round(float(longest_kept) * 10, 6)) / 10
+
+
+def length_outliers(durations: np.ndarray) -> np.ndarray:
+    """Indices of the clips whose length is over ``OUTLIER_RATIO`` times the median length or
+    under the median over ``OUTLIER_RATIO``, farthest first: the lengths that disagree widely
+    with the others."""
+    durations = np.asarray(durations, dtype=np.float64)
+    ratio = np.maximum(durations, 1e-9) / max(float(np.median(durations)), 1e-9)
+    far = np.flatnonzero((ratio > OUTLIER_RATIO) | (ratio < 1 / OUTLIER_RATIO))
+    return far[np.argsort(-np.abs(np.log(ratio[far])), kind="stable")]
+
+
+def length_warning(headers: ClipHeaders, clip_seconds: float, where: str) -> str | None:
+    """A warning naming the clips whose lengths disagree widely with the others
+    (``length_outliers``: a few names, farthest first, and a count), or None when all agree.
+    ``where`` names the dataset (its CSV)."""
+    durations = headers.durations
+    far = length_outliers(durations)
+    if len(far) == 0:
+        return None
+    named = ", ".join(f"{headers.filenames[i]} ({durations[i]:.2f} s)" for i in far[:MAX_NAMED])
+    more = f" and {len(far) - MAX_NAMED} more" if len(far) > MAX_NAMED else ""
+    return (f"{where}: clip lengths disagree widely: {len(far)} of {len(durations)} clips are "
+            f"over {OUTLIER_RATIO:g} times longer or shorter than the median "
+            f"({np.median(durations):.2f} s): {named}{more}; all clips are padded or cropped to "
+            f"{clip_seconds:g} s (set the length with --seconds / DataConfig.clip_seconds)")
 
 
 def length_report(durations: np.ndarray, filenames: Sequence[str], clip_seconds: float,

@@ -7,7 +7,6 @@ a broken dataset is fixed in one look instead of debugged from a stack trace.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Literal, Sequence, Union
 
 import numpy as np
 
+from .csv_reader import read_rows
 from .paths import audio_dir, metadata_csv
 
 ESC50_COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
@@ -102,12 +102,14 @@ class Metadata:
         kept = np.unique(chosen.targets)  # class indices, ascending
         new_index = np.full(self.num_classes, -1, dtype=np.int64)
         new_index[kept] = np.arange(len(kept))
-        return dataclasses.replace(
+        esc10 = dataclasses.replace(
             chosen,
             targets=new_index[chosen.targets],
             class_names=[self.class_names[t] for t in kept],
             class_targets=[self.class_targets[t] for t in kept],
         )
+        _check_folds_and_classes(esc10, "esc10=True ")
+        return esc10
 
 
 def load_metadata(root: str | Path, *, esc50: bool = False) -> Metadata:
@@ -117,13 +119,14 @@ def load_metadata(root: str | Path, *, esc50: bool = False) -> Metadata:
     and ``src_file`` (default: the file name without extension, one source per clip) are
     optional. Folds are positive integers; targets are non-negative integers with one category
     per target and vice versa, mapped to class indices 0..K-1 in ascending target order (gaps,
-    as in ESC-10's 0, 1, 10, ..., are allowed); file names are unique and every listed file exists in ``audio/``. With
+    as in ESC-10's 0, 1, 10, ..., are allowed); file names are unique and every listed file
+    exists in ``audio/``; there are at least 2 folds (for cross-validation) and 2 classes. With
     ``esc50=True`` all seven ESC-50 columns are required, folds are 1-5, targets 0-49, and the
     whole set must be 2,000 clips in 50 classes; the audio must then be 44.1 kHz mono.
     """
     root = Path(root)
     csv_path = metadata_csv(root)
-    rows = _read_rows(csv_path, ESC50_COLUMNS if esc50 else REQUIRED_COLUMNS)
+    rows = read_rows(csv_path, ESC50_COLUMNS if esc50 else REQUIRED_COLUMNS)
     filenames, folds, targets, categories, src_files, esc10, lines = [], [], [], [], [], [], []
     for line, row in rows:
         filenames.append(_parse_filename(csv_path, line, row["filename"]))
@@ -154,26 +157,8 @@ def load_metadata(root: str | Path, *, esc50: bool = False) -> Metadata:
     )
     if esc50:
         _check_esc50_totals(metadata)
+    _check_folds_and_classes(metadata)
     return metadata
-
-
-def _read_rows(csv_path: Path, required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
-    """The CSV's data rows as (line number, row) pairs, after checking the header."""
-    if not csv_path.is_file():
-        raise ValueError(f"metadata file {csv_path} not found (expected <root>/meta/esc50.csv)")
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise ValueError(
-                f"{csv_path}: missing column(s) {', '.join(missing)} "
-                f"(header is {','.join(header) or 'empty'}; needs {','.join(required)})"
-            )
-        rows = [(reader.line_num, row) for row in reader]
-    if not rows:
-        raise ValueError(f"{csv_path}: no clips listed")
-    return rows
 
 
 def _row_error(csv_path: Path, line: int, message: str) -> ValueError:
@@ -275,6 +260,22 @@ def _check_esc50_totals(metadata: Metadata) -> None:
             f"{metadata.csv_path}: ESC-50 has {ESC50_CLIPS} clips in {ESC50_CLASSES} classes and "
             f"folds 1-5; this CSV lists {found[0]} clips in {found[1]} classes and folds "
             f"{', '.join(map(str, found[2]))}"
+        )
+
+
+def _check_folds_and_classes(metadata: Metadata, which: str = "") -> None:
+    """Refuse a dataset that cannot be cross-validated (one fold) or classified (one class);
+    ``which`` qualifies the clips in the message (e.g. "esc10=True ")."""
+    clips = f"all {len(metadata)} {which}clips"
+    if len(metadata.fold_ids) < 2:
+        raise ValueError(
+            f"{metadata.csv_path}: {clips} are in fold {metadata.fold_ids[0]} (column fold); "
+            "k-fold cross-validation needs at least 2 folds: number the folds 1..k"
+        )
+    if metadata.num_classes < 2:
+        raise ValueError(
+            f"{metadata.csv_path}: {clips} are of class {metadata.class_names[0]!r} (columns "
+            f"target and category); a classifier needs at least 2 classes"
         )
 
 

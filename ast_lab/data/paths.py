@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 HOME_ENV = "AST_LAB_HOME"  # environment variable that moves every default folder
 DEFAULT_HOME = "~/.cache/ast-lab"
@@ -11,6 +14,7 @@ DEFAULT_HOME = "~/.cache/ast-lab"
 META_CSV = Path("meta") / "esc50.csv"  # the metadata table, relative to a dataset root
 AUDIO_DIR = "audio"  # the clips, relative to a dataset root
 CACHE_DIR = "cache"  # cached features, under the home folder (never inside a dataset)
+WRITE_REFUSED = (errno.EACCES, errno.EPERM, errno.EROFS)  # no permission; read-only file system
 
 
 def ast_lab_home() -> Path:
@@ -37,3 +41,17 @@ def metadata_csv(root: Path) -> Path:
 def audio_dir(root: Path) -> Path:
     """The audio folder of the dataset at ``root``."""
     return Path(root) / AUDIO_DIR
+
+
+@contextmanager
+def refused_writes_as_errors(what: str, fix: str) -> Iterator[None]:
+    """Turn a write refused inside the block (no permission, read-only file system) into a
+    one-line ValueError naming ``what`` was written, the folder that refused it (the parent of
+    the path that could not be made or changed) and ``fix``. Other errors pass unchanged."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in WRITE_REFUSED:
+            raise
+        folder = Path(err.filename).parent if err.filename else "its folder"
+        raise ValueError(f"cannot write {what} into {folder} ({err.strerror}): {fix}") from err

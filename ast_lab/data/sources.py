@@ -7,6 +7,7 @@ validates its metadata, builds or reuses the feature cache and returns a ``Featu
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +15,12 @@ import numpy as np
 
 from ..config import DataConfig, FbankConfig
 from .cache import load_or_build_features
-from .clips import clip_durations, dataset_clip_seconds
+from .clips import dataset_clip_seconds, length_warning, read_headers
 from .download import download_esc50
 from .metadata import Metadata, load_metadata
-from .paths import default_esc50_root, default_synthetic_root, metadata_csv
+from .paths import (
+    default_esc50_root, default_synthetic_root, metadata_csv, refused_writes_as_errors,
+)
 from .synthetic import SYNTHETIC_SECONDS, make_synthetic_dataset, synthetic_params
 
 ESC50_CLIP_SECONDS = 5.0  # every ESC-50 clip is 5 s long
@@ -94,18 +97,14 @@ def load_dataset(
     ValueError saying how to get it. folder: ``data_cfg.root`` is required.
     Clips are padded/cropped to ``data_cfg.clip_seconds``, or to the source's own length when
     None: 5 s for ESC-50, the generated length for the synthetic set, and for a folder the length
-    most clips share, or the longest if none is shared by half
-    (``clips.dataset_clip_seconds``). ``data_cfg.esc10`` keeps the ESC-10 clips, classes 0..9.
+    most clips share, or else the longest clip that is not an outlier
+    (``checked_clip_seconds``). ``data_cfg.esc10`` keeps the ESC-10 clips, classes 0..9.
     """
     root = resolve_root(data_cfg, download=download, progress=progress)
     metadata = load_metadata(root, esc50=data_cfg.source == "esc50")
     if data_cfg.esc10:
         metadata = metadata.esc10_only()
-    clip_seconds = data_cfg.clip_seconds
-    if clip_seconds is None:
-        clip_seconds = default_clip_seconds(data_cfg.source, metadata)
-    if not clip_seconds > 0:
-        raise ValueError(f"clip_seconds must be positive, got {clip_seconds}")
+    clip_seconds = checked_clip_seconds(data_cfg, metadata)
     name = dataset_name(data_cfg, root)
     features, cache_dir = load_or_build_features(
         metadata, fbank_cfg, clip_seconds, name=name, progress=progress
@@ -117,11 +116,13 @@ def resolve_root(data_cfg: DataConfig, *, download: bool = False, progress: bool
     """The folder of ``data_cfg``'s dataset, generating or downloading it where allowed."""
     if data_cfg.source == "synthetic":
         root = Path(data_cfg.root) if data_cfg.root else default_synthetic_root()
-        return make_synthetic_dataset(  # reuses a complete set made with these settings
-            root,
-            n_per_class_per_fold=data_cfg.synthetic_per_class_per_fold,
-            seconds=data_cfg.clip_seconds or SYNTHETIC_SECONDS,
-        )
+        fix = "pass a writable --root (DataConfig.root) or set AST_LAB_HOME to a writable folder"
+        with refused_writes_as_errors("the synthetic set", fix):
+            return make_synthetic_dataset(  # reuses a complete set made with these settings
+                root,
+                n_per_class_per_fold=data_cfg.synthetic_per_class_per_fold,
+                seconds=data_cfg.clip_seconds or SYNTHETIC_SECONDS,
+            )
     if data_cfg.source == "esc50":
         root = Path(data_cfg.root) if data_cfg.root else default_esc50_root()
         if download:
@@ -145,12 +146,32 @@ def resolve_root(data_cfg: DataConfig, *, download: bool = False, progress: bool
 
 
 def default_clip_seconds(source: str, metadata: Metadata) -> float:
-    """The clip length a source uses when ``DataConfig.clip_seconds`` is None."""
+    """The clip length in seconds a source uses when ``DataConfig.clip_seconds`` is None."""
     if source == "esc50":
         return ESC50_CLIP_SECONDS
     if source == "synthetic":
         return float(synthetic_params(metadata.root)["seconds"])
-    return dataset_clip_seconds(clip_durations(metadata))
+    return dataset_clip_seconds(read_headers(metadata).durations)
+
+
+def checked_clip_seconds(data_cfg: DataConfig, metadata: Metadata) -> float:
+    """The length in seconds every clip is padded or cropped to: ``data_cfg.clip_seconds``, or
+    the source's own (``default_clip_seconds``). A folder's clips, of lengths nobody checked,
+    are measured from their file headers (nothing is decoded), and those whose lengths disagree
+    widely with the others are named in a warning (``clips.length_warning``); ESC-50's and the
+    synthetic set's lengths are known."""
+    seconds = data_cfg.clip_seconds
+    if data_cfg.source == "folder":
+        headers = read_headers(metadata)
+        seconds = dataset_clip_seconds(headers.durations) if seconds is None else seconds
+        warning = length_warning(headers, seconds, str(metadata.csv_path))
+        if warning is not None:
+            warnings.warn(warning, stacklevel=3)
+    elif seconds is None:
+        seconds = default_clip_seconds(data_cfg.source, metadata)
+    if not seconds > 0:
+        raise ValueError(f"clip_seconds must be positive, got {seconds}")
+    return seconds
 
 
 def dataset_name(data_cfg: DataConfig, root: Path) -> str:

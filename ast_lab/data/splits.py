@@ -42,6 +42,12 @@ def fold_split(
         raise ValueError(f"test fold {test_fold} is not one of the folds {metadata.fold_ids}")
     is_test = metadata.folds == test_fold
     test, rest = np.flatnonzero(is_test), np.flatnonzero(~is_test)
+    if len(rest) == 0:
+        raise ValueError(
+            f"{metadata.csv_path}: no clips left to train on when fold {test_fold} is the test "
+            "fold, as these clips hold no other fold (column fold); k-fold cross-validation "
+            "needs at least 2 folds"
+        )
     val = rest[_validation_positions(metadata, rest, val_fraction, seed)]
     train = np.setdiff1d(rest, val)
     return Split(train=train, val=np.sort(val), test=test, test_fold=test_fold)
@@ -59,8 +65,8 @@ def _validation_positions(
     groups = [metadata.src_files[i] for i in rest]
     if len(set(groups)) < n_parts:
         raise ValueError(
-            f"cannot hold out 1/{n_parts} of the training folds by recording: they hold only "
-            f"{len(set(groups))} distinct src_file values"
+            f"{metadata.csv_path}: cannot hold out 1/{n_parts} of the training folds by "
+            f"recording: they hold only {len(set(groups))} distinct src_file values"
         )
     splitter = StratifiedGroupKFold(n_splits=n_parts, shuffle=True, random_state=seed)
     _, val_positions = next(splitter.split(rest, metadata.targets[rest], groups))

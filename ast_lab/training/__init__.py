@@ -28,12 +28,15 @@ One module per concept, each using only those above it:
 
     distributed       torchrun: rank, device, fold shares, DDP, gathering results
     optimizer         AdamW and the learning-rate schedule (``lr_factor``)
+    data_identity     what data a run trained on: a fingerprint of its clips and audio
     configs           model kind, config fitted to the data, device, ``check_train_config``
     epoch             bf16 autocast, one batch's objective, one training epoch
     evaluation        logits, ``Predictions``, loss and accuracy of a model on clips
     saved_runs        a run's folder: ``fold_dir``, ``load_best_model``, ``evaluate_run``
+    run_lock          one run at a time in a folder: ``run.lock``, stale locks taken over
+    run_folder        a folder belongs to one run: its lock, the same settings in every fold
     teacher           distillation: ``check_distillation``, ``load_teacher``
-    fold_setup        a fold before training: split, labels, normalisation, run config
+    fold_setup        a fold before training: split, labels, normalisation, run settings
     fold_state        a fold's training state: kept weights, early stopping, resuming
     fold              ``train_fold``: one fold, trained, checkpointed and tested
     cross_validation  ``cross_validate``: every fold, aggregated

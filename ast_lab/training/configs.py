@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, Union
 
 import torch
@@ -12,6 +13,7 @@ from ..data import FeatureSet
 from ..distill import DISTILLATIONS
 from ..models import MODELS
 from ..precision import PRECISIONS
+from .data_identity import data_fingerprint
 from .optimizer import SCHEDULES
 
 ModelConfig = Union[ASTConfig, CNNConfig]
@@ -69,6 +71,8 @@ def check_train_config(cfg: TrainConfig) -> None:
         problems.append(f"test_crops must be >= 1, got {cfg.test_crops}")
     if not cfg.gain_db >= 0:
         problems.append(f"gain_db must be >= 0, got {cfg.gain_db}")
+    if not cfg.lr > 0:
+        problems.append(f"lr must be > 0, got {cfg.lr}")
     if not cfg.distill_temperature > 0:
         problems.append(f"distill_temperature must be > 0, got {cfg.distill_temperature}")
     if not 0 <= cfg.label_smoothing < 1:
@@ -81,12 +85,15 @@ def run_configs(
     model_cfg: ModelConfig, train_cfg: TrainConfig, data: FeatureSet
 ) -> dict[str, dict[str, Any]]:
     """The configs a result depends on, as plain dicts: model (fitted to the data), train,
-    and the feature set's fbank and data configs."""
+    the feature set's fbank and data configs (its root absolute: where the run found the
+    data, whatever the current directory), and the data's fingerprint (``data_identity``)."""
     return {
         "model": dataclasses.asdict(fit_to_data(model_cfg, data, train_cfg.crop_frames)),
         "train": dataclasses.asdict(train_cfg),
         "fbank": dataclasses.asdict(data.fbank),
-        "data": dataclasses.asdict(data.data_cfg),
+        "data": {**dataclasses.asdict(data.data_cfg),
+                 "root": str(Path(data.metadata.root).resolve())},
+        "data_fingerprint": data_fingerprint(data),
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,8 @@ import numpy as np
 import torch
 
 from ..augment import Augment
-from ..checkpoint import save_json, seed_everything
+from ..atomic_files import save_json
+from ..checkpoint import seed_everything
 from ..config import TrainConfig
 from ..data import ClipTensors, FeatureSet
 from ..gain import gain_offset
@@ -24,9 +24,10 @@ from .distributed import PARALLEL_MODES, World, current_world, data_parallel, fr
 from .epoch import train_epoch
 from .evaluation import predict, predict_logits, score
 from .fold_setup import FoldSetup, fold_clips, setup_fold
-from .fold_state import HISTORY_KEYS, FoldState, check_resumable
+from .fold_state import HISTORY_KEYS, FoldState
 from .optimizer import lr_factor, make_optimizer
-from .saved_runs import FOLD_RESULT, LAST, fold_dir
+from .run_folder import check_fold_settings, check_out_folder
+from .saved_runs import FOLD_RESULT, LAST, fold_dir, read_fold_result
 from .teacher import load_teacher
 
 SPEC_FILL = 0.0  # SpecAugment fill: the mean of dataset-normalised features
@@ -72,7 +73,8 @@ def train_fold(
         out_dir: if given, ``out_dir/<model>-fold<k>/`` receives ``last.pt`` (after every
             epoch), ``best.pt`` (the kept weights so far) and ``fold_result.json`` (at the end).
         resume: continue from ``last.pt``, or return ``fold_result.json`` if the fold finished;
-            the result equals an uninterrupted run's. The saved configuration must match.
+            the result equals an uninterrupted run's. Resumed or not, a fold folder already
+            holding files of other settings is refused (``run_folder.check_fold_settings``).
         progress: report progress: bars on a terminal, one line per epoch elsewhere
         callback: called after every epoch (e.g. live curves); raising from it stops the run
             after that epoch's checkpoint, which ``resume=True`` continues from.
@@ -93,11 +95,12 @@ def train_fold(
     teacher_path = None if teacher_run is None else Path(teacher_run)
     setup = setup_fold(model_cfg, train_cfg, data, test_fold, shuffle_train_labels, teacher_path)
     directory = fold_dir(out_dir, setup.kind, test_fold) if out_dir is not None else None
+    if directory is not None:
+        check_out_folder(Path(out_dir))
+        check_fold_settings(directory, setup.run_config, resume)
     if directory is not None and (directory / FOLD_RESULT).exists():
         if resume:
-            saved = json.loads((directory / FOLD_RESULT).read_text())
-            check_resumable(saved["run_config"], setup.run_config, directory / FOLD_RESULT)
-            return FoldResult.from_dict(saved["result"])
+            return FoldResult.from_dict(read_fold_result(directory)["result"])
         if world.is_main:  # a fresh run: never leave a stale result behind
             (directory / FOLD_RESULT).unlink(missing_ok=True)
 
@@ -127,7 +130,7 @@ def train_fold(
     augment = Augment.from_config(train_cfg, data.num_classes, fill=SPEC_FILL, gain=gain,
                                   rng=state.augment_rng)
     if resume and directory is not None and (directory / LAST).exists():
-        state.restore(directory, setup)
+        state.restore(directory)
 
     reporter = EpochProgress(f"{setup.kind} fold {test_fold}", train_cfg.epochs,
                              state.epochs_run, enabled=progress and world.is_main)

@@ -14,6 +14,7 @@ import torch
 from ..config import TrainConfig
 from ..data import ClipTensors, FeatureSet, clip_tensors, fold_split, train_stats
 from .configs import ModelConfig, fit_to_data, model_kind
+from .data_identity import data_fingerprint
 from .teacher import check_distillation
 
 
@@ -42,7 +43,31 @@ class FoldSetup:
     targets: np.ndarray  # (n_clips,) labels used for train/val (shuffled in the control)
     mean: float
     std: float
-    run_config: dict[str, Any]  # what a checkpoint must match to be resumed
+    run_config: dict[str, Any]  # run_settings and the test fold: what a checkpoint must match
+
+
+def run_settings(
+    fitted: ModelConfig,
+    train_cfg: TrainConfig,
+    data: FeatureSet,
+    shuffle_train_labels: bool,
+    teacher_run: Optional[Path],
+) -> dict[str, Any]:
+    """What every fold of a run shares and a saved fold must match to be resumed or joined:
+    model and train configs (``fitted`` to the data), the data (settings and fingerprint),
+    the shuffled-label control and the teacher. JSON-normalised (tuples -> lists)."""
+    data_cfg = data.data_cfg
+    return json.loads(json.dumps({
+        "model": model_kind(fitted),
+        "model_config": dataclasses.asdict(fitted),
+        "train_config": dataclasses.asdict(train_cfg),
+        "shuffle_train_labels": shuffle_train_labels,
+        "data": {"name": data.name, "n_clips": len(data), "class_names": list(data.class_names),
+                 "fbank": dataclasses.asdict(data.fbank), "clip_seconds": data.clip_seconds,
+                 "val_fraction": data_cfg.val_fraction, "split_seed": data_cfg.seed,
+                 "fingerprint": data_fingerprint(data)},
+        "teacher_run": None if teacher_run is None else str(teacher_run.resolve()),
+    }))
 
 
 def setup_fold(
@@ -81,17 +106,8 @@ def setup_fold(
     fitted = fit_to_data(model_cfg, data, train_cfg.crop_frames)
     kind = model_kind(fitted)
     check_distillation(fitted, train_cfg, teacher_run)
-    run_config = json.loads(json.dumps({  # JSON-normalised (tuples -> lists) for comparison
-        "model": kind,
-        "model_config": dataclasses.asdict(fitted),
-        "train_config": dataclasses.asdict(train_cfg),
-        "shuffle_train_labels": shuffle_train_labels,
-        "data": {"name": data.name, "n_clips": len(data), "class_names": list(data.class_names),
-                 "fbank": dataclasses.asdict(data.fbank), "clip_seconds": data.clip_seconds,
-                 "val_fraction": data_cfg.val_fraction, "split_seed": data_cfg.seed},
-        "test_fold": test_fold,
-        "teacher_run": None if teacher_run is None else str(teacher_run.resolve()),
-    }))
+    run_config = {**run_settings(fitted, train_cfg, data, shuffle_train_labels, teacher_run),
+                  "test_fold": int(test_fold)}
     targets = training_targets(data, split.train, split.val, shuffle_train_labels, train_cfg.seed)
     return FoldSetup(
         kind=kind,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -16,16 +16,6 @@ from .fold_setup import FoldSetup
 from .saved_runs import BEST, LAST
 
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr")
-
-
-def check_resumable(saved: dict[str, Any], run_config: dict[str, Any], path: Path) -> None:
-    """Raise unless a saved run was made with exactly this fold's configuration."""
-    if saved != run_config:
-        differing = sorted(k for k in run_config if saved.get(k) != run_config[k])
-        raise ValueError(
-            f"cannot resume from {path}: it was made with a different {', '.join(differing)}; "
-            "use resume=False or another out_dir"
-        )
 
 
 @dataclass
@@ -89,11 +79,11 @@ class FoldState:
             directory / LAST,
         )
 
-    def restore(self, directory: Path, setup: FoldSetup) -> None:
-        """Continue from ``last.pt``, exactly where it was written. It holds the kept weights
-        too, so a crash between writing ``best.pt`` and ``last.pt`` cannot mix two epochs."""
+    def restore(self, directory: Path) -> None:
+        """Continue from ``last.pt``, exactly where it was written (``train_fold`` has checked
+        that it was written with this fold's settings). It holds the kept weights too, so a
+        crash between writing ``best.pt`` and ``last.pt`` cannot mix two epochs."""
         last = load_checkpoint(directory / LAST)
-        check_resumable(last["run_config"], setup.run_config, directory / LAST)
         self.model.load_state_dict(last["model"])
         self.optimizer.load_state_dict(last["optimizer"])
         self.scheduler.load_state_dict(last["scheduler"])
