@@ -26,11 +26,20 @@ from typing import IO, Any, Callable
 
 
 def temporary_path(folder: Path, name: str) -> Path:
-    """A new, empty file in ``folder`` to write ``name`` into before renaming it there."""
+    """A new, empty file in ``folder`` to write ``name`` into before renaming it there, with
+    the permissions an ordinary new file gets (``mkstemp`` makes it private to its owner)."""
     handle, path = tempfile.mkstemp(prefix=f".{Path(name).stem}.{os.getpid()}-",
                                     suffix=Path(name).suffix, dir=folder)
     os.close(handle)
+    os.chmod(path, 0o666 & ~current_umask())
     return Path(path)
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def writer_pid(temporary: str, name: str) -> int | None:

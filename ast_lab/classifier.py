@@ -130,8 +130,12 @@ class Classifier:
         for index, model in enumerate(self.models):
             inputs = self.normalise(specs, index).unsqueeze(1)  # (W, 1, n_mels, frames)
             logits = clip_logits(model, inputs, self.crop_frames, self.test_crops)  # (W, C)
-            total += logits.float().softmax(dim=1).mean(dim=0)
+            total += self.class_probabilities(logits.float()).mean(dim=0)
         return (total / len(self.models)).numpy()
+
+    def class_probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Logits ``(W, num_classes)`` -> probabilities: a softmax, one class per clip."""
+        return logits.softmax(dim=1)
 
     def classify_file(self, path: str | Path) -> FilePrediction:
         """Score one recording. ValueError naming the file when it cannot be read, is empty,

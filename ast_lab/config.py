@@ -157,6 +157,13 @@ class ASTConfig:
     # [CLS] (DeiT), or the patches' channel-wise maximum (as pooling="max"); [DIST] keeps the
     # teacher's head either way
     fused_attention: bool = True  # use F.scaled_dot_product_attention (same maths, faster)
+    # Pretrained layouts (``ast_lab.models.pretrained``); the defaults are this project's own.
+    layer_norm_eps: float = 1e-5  # epsilon of the blocks' and the final LayerNorm: torch's
+    # default; timm's DeiT and the AST authors' weights 1e-6, a Hugging Face config its own
+    head_norm: bool = False  # a LayerNorm on the pooled token before the head (the AST code's
+    # ``mlp_head = LayerNorm + Linear``; adds 2 * embed_dim parameters)
+    head_norm_eps: float = 1e-5  # its epsilon (the AST code: torch's default; Hugging Face:
+    # the config's ``layer_norm_eps``)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "ASTConfig":

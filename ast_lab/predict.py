@@ -4,6 +4,8 @@ one fold of a run into weights and a model card); the work is in ``ast_lab.class
 
     ast-lab predict dog.wav street.flac                 # the shipped ESC-10 model
     ast-lab predict clip.ogg --run runs/esc10/esc10-cnn --top 3 --json
+    ast-lab predict clip.wav --weights ast-finetuned-audioset-10-10-0.4593   # Hugging Face's
+    ast-lab predict clip.wav --weights audioset_10_10_0.4593.pth --labels class_labels_indices.csv
     ast-lab export --run runs/model/esc10-ast-distilled --fold 1 --recipe esc10-ast-distilled
 
 ``export`` writes into ``./exported`` unless ``--out`` names another folder: the package's
@@ -23,6 +25,7 @@ from pathlib import Path
 from .classifier import SILENCE_DBFS, Classifier, FilePrediction
 from .cli_options import check_out_folder
 from .model_card import EXPORT_DIR, SHIPPED_CARD, export_model, load_card
+from .pretrained_classifier import pretrained_classifier
 from .recipes import RECIPES
 
 
@@ -36,13 +39,26 @@ def add_predict_parser(subparsers: argparse._SubParsersAction) -> None:
                         f"{SHIPPED_CARD.name})")
     parser.add_argument("--fold", type=int,
                         help="with --run: only this fold's model (default: all folds, averaged)")
+    parser.add_argument("--weights", type=Path, metavar="PATH",
+                        help="published weights instead: a Hugging Face ASTForAudioClassification "
+                        "folder, or an AST authors' .pth checkpoint")
+    parser.add_argument("--labels", type=Path, metavar="CSV",
+                        help="with an authors' .pth: its class names, AudioSet's "
+                        "class_labels_indices.csv (default: that file beside the .pth)")
     parser.add_argument("--top", type=int, default=5, help="classes shown per file (default 5)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(run=run_predict)
 
 
 def load_classifier(args: argparse.Namespace) -> Classifier:
-    """The run's fold models (``--run``), else the shipped model."""
+    """Published weights (``--weights``), the run's fold models (``--run``), else the shipped
+    model."""
+    if args.weights is not None:
+        if args.run_dir is not None or args.fold is not None:
+            raise ValueError("--weights scores with published weights: leave out --run and --fold")
+        return pretrained_classifier(args.weights, args.labels)
+    if args.labels is not None:
+        raise ValueError("--labels names the classes of --weights: give --weights too")
     if args.run_dir is not None:
         return Classifier.from_run(args.run_dir, fold=args.fold)
     if args.fold is not None:

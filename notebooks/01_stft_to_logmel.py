@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -86,8 +86,10 @@ player(wave, cfg.sample_rate, label="rising chirp")
 # Spectra are taken over short stretches of signal, **frames**, of `win_length` samples every
 # `hop_length` samples (25 ms = 400 samples, 10 ms = 160 samples). Two conventions count them:
 #
-# * librosa (`center=True`) pads half an FFT at both ends, so frame *t* is centred on sample
-#   *t·hop*: `1 + N // hop` frames.
+# * librosa (`center=True`) pads `n_fft // 2` samples at both ends and cuts spans of `n_fft`
+#   samples (the window sits in the middle of each), so frame *t* is centred on sample
+#   *t·hop*: `1 + (N + 2·(n_fft // 2) − n_fft) // hop` frames. For an even `n_fft`, as here,
+#   the padding and the span cancel and this is `1 + N // hop`; for an odd one they do not.
 # * Kaldi (`snip_edges`, what the AST authors used) starts at sample 0 and drops the tail that
 #   does not fill a window: `1 + (N − win) // hop` frames.
 #
@@ -302,7 +304,7 @@ with warnings.catch_warnings(record=True) as caught:
 for warning in caught:
     print("warning:", warning.message)
 print("librosa-like:", tuple(ours.shape), " kaldi-like:", tuple(kaldi_spec.shape))
-fig, axes = plt.subplots(1, 2, figsize=(12, 3), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(12, 3))  # not sharey: each panel labels its own bands
 plotting.plot_spectrogram(ours, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate, ax=axes[0],
                           title="librosa-like (Slaney, dB)", band_hz=band_hz)
 plotting.plot_spectrogram(kaldi_spec, hop_length=kaldi.hop_length, sample_rate=kaldi.sample_rate,
@@ -404,11 +406,69 @@ def triangular_filter(freqs_hz: np.ndarray, left_hz: float, centre_hz: float,
 check_triangle(triangular_filter)
 
 # %% [markdown]
+# **4. An experiment: how long should a window be?** A window of *T* seconds sharpens frequency
+# to about 1/*T* and blurs time over about *T*. Measure the trade on two test signals: two
+# tones 50 Hz apart (1000 and 1050 Hz), and two clicks 30 ms apart. First write
+# `window_config`: the same settings with another window, and an FFT long enough to hold it
+# (a window longer than `n_fft` is refused: 512 samples hold at most 32 ms at 16 kHz).
+
+# %%
+from ast_lab.exercises.logmel import check_resolution_reading, check_window_config
+
+
+def window_config(cfg: FbankConfig, win_ms: float) -> FbankConfig:
+    """``cfg`` with a ``win_ms`` window and ``n_fft`` the smallest power of two that holds it."""
+    raise NotImplementedError  # your code here
+
+
+window_feedback = check_window_config(window_config)
+window_feedback
+
+# %% [markdown]
+# Now the measurement, with your `window_config` once it is right (the package's
+# `config_for_window` until then). For each window the table gives the dip between the two
+# tones in the spectrum and between the two clicks over time: a dip of 3 dB or more means
+# the pair is seen as two. The picture shows the curves the dips are read from.
+
+# %%
+from ast_lab.resolution import (WINDOWS_MS, config_for_window, format_table, plot_resolution,
+                                resolution_table)
+
+make_config = window_config if window_feedback.correct else config_for_window
+print(f"using {make_config.__name__}")
+print(format_table(resolution_table(make_config, cfg, WINDOWS_MS)))
+plot_resolution(make_config, cfg, WINDOWS_MS);
+
+# %% [markdown]
+# Read the table, then fill in what it shows:
+
+# %%
+two_tones_from_ms = ...  # the shortest window in the table that shows the two tones apart
+two_clicks_up_to_ms = ...  # the longest window in the table that shows the two clicks apart
+check_resolution_reading(two_tones_from_ms, two_clicks_up_to_ms)
+
+# %% [markdown]
+# <details><summary>Discussion (open after answering)</summary>
+#
+# No window in the list separates both pairs: the windows long enough to split the tones
+# smear the two clicks into one event, and the windows short enough to split the clicks
+# merge the tones into one line. The AST's 25 ms sides with time: it keeps clicks 30 ms apart
+# and merges tones 50 Hz apart. The mel filterbank then pools frequency further: with the 64
+# mels the trained models here use, neighbouring bands near 1 kHz are already 50 Hz apart,
+# and further apart above, so a longer window would buy them little. For speech and
+# environmental sound, where onsets matter more than fine pitch, that is the usual choice;
+# music analysis often uses longer windows (librosa's default, 2048 samples at 22.05 kHz, is
+# 93 ms).
+# </details>
+
+# %% [markdown]
 # ## Summary
 # We built the FBANK one step at a time: frames (two counting conventions), a window, the power
 # spectrum, a mel filterbank, the log, padding to a fixed length and normalisation, and checked
-# each step against librosa, on a chirp and on real recordings. The Kaldi recipe the AST uses differs from librosa's in values
-# only (window, framing, mel scale, norm and domain, log, padding), all fields of
+# each step against librosa, on a chirp and on real recordings. The Kaldi recipe the AST uses
+# differs from librosa's in its values (window, mel scale, norm and domain, log, padding) and in
+# its frame count: snip-edges framing gave 198 frames for the 2-s chirp where centred framing
+# gave 201, and gives 498 against 501 for 5 s. Every one of these choices is a field of
 # `FbankConfig`.
 #
 # **The one idea to keep:** a spectrogram is a stack of choices, and each one (window, framing,
@@ -416,13 +476,59 @@ check_triangle(triangular_filter)
 # must be fed the same recipe.
 #
 # ## Questions to think about
+# Each has a short discussion to unfold; think first.
+#
 # 1. With 128 mels over a 512-point FFT, Kaldi's lowest filter catches no FFT bin. Which of
 #    n_fft, n_mels and fmin would you change to fix it, and what does each cost?
+#
+# <details><summary>Discussion</summary>
+#
+# The lowest HTK triangles are narrower than the 31.25 Hz between FFT bins, so one can fall
+# between two bins. A longer FFT (1024: bins 15.6 Hz apart) gives every triangle a bin, at
+# twice the FFT work, but the window is still 25 ms: the extra bins interpolate the same
+# spectrum, so neighbouring low bands become near copies rather than new information. Fewer
+# mels (64) widen every band, which fixes the bottom and coarsens the whole spectrogram. A
+# higher `fmin` drops the narrowest bands and, with them, the lowest frequencies, which carry
+# little in ESC-50 but matter for some sounds (engines, thunder). The empty band itself does
+# no harm: after normalisation it is a constant row that carries no information.
+# </details>
+#
 # 2. The AST pads short clips with 0 in ln units, louder than most of the clip. What could a
 #    network learn from that bright block, and would the spectrogram's minimum be better?
+#
+# <details><summary>Discussion</summary>
+#
+# The block tells the network how long the recording was. Where every clip has the same
+# length (ESC-50: 498 frames padded to 512) it is the same 14 frames in every input, and the
+# network learns to ignore it. Where lengths differ and correlate with the class, the length
+# becomes a shortcut the network can use instead of the sound, and its sharp edge is a
+# feature no real recording has. Padding with the spectrogram's minimum makes the padding look
+# like silence, which real clips contain too, so it is the safer choice; a padding mask in
+# attention (notebook 03, exercise 3) removes the question altogether.
+# </details>
+#
 # 3. A 25 ms window is 400 samples, the FFT 512. What do the 112 zeros add to the spectrum, and
 #    what can they not add?
+#
+# <details><summary>Discussion</summary>
+#
+# They sample the window's spectrum more densely: 257 bins 31.25 Hz apart instead of 201 bins
+# 40 Hz apart, a smoother picture of the same thing. They cannot make the picture sharper:
+# the main lobe's width is set by the 25 ms of signal, not by the zeros, so two tones 50 Hz
+# apart stay one line (exercise 4) however much you pad.
+# </details>
+#
 # 4. Why must the dataset mean and standard deviation come from the training folds only?
+#
+# <details><summary>Discussion</summary>
+#
+# Anything fitted to data, a normalisation as much as the weights, is part of the model. If
+# the test fold's recordings shape it, the test score no longer measures recordings the model
+# has never met. For a mean and a standard deviation the effect is usually small, but the rule
+# has no size threshold, and the habit prevents the bigger leaks (a vocabulary, a threshold, a
+# feature selection fitted on all the data). Each fold's model therefore carries its own
+# statistics, as the shipped model's card does.
+# </details>
 #
 # ## Further reading
 # * Gong, Chung, Glass, *AST: Audio Spectrogram Transformer* (Interspeech 2021,

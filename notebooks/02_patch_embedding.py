@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -34,13 +34,16 @@ import torch
 
 from ast_lab import features, plotting
 from ast_lab import model_plots
-from ast_lab.config import ASTConfig, FbankConfig
+from ast_lab.config import AST_PRESETS, ASTConfig, FbankConfig
 from ast_lab.examples import load_example
 from ast_lab.listening import player
 from ast_lab.model_card import load_card
 from ast_lab.models import AST, patch_grid
+from ast_lab.models.cost import block_cost
 from ast_lab.models.introspection import filter_smoothness, mean_position_similarity, patch_filters
 from ast_lab.models.patches import PatchEmbed, extract_patches, patch_boxes
+from ast_lab.models.rollout import describe_readout
+from ast_lab.recipes import RECIPES
 from ast_lab.widgets import patch_explorer
 
 torch.manual_seed(0)
@@ -73,13 +76,37 @@ for name, (n_mels, n_frames) in {
     print(f"{name:38} {n_mels} x {n_frames:4} -> {f_patches} x {t_patches:3} = "
           f"{f_patches * t_patches:4} patches")
 f_patches, _ = patch_grid(128, 512, 16, 10, 10)
-print(f"highest bin covered with 128 mels: {(f_patches - 1) * 10 + 16 - 1}")
+print(f"highest bin covered with 128 mels: {model_plots.first_unseen_bin(f_patches, 16, 10) - 1}")
+
+# %% [markdown]
+# The models trained in this project read **64 mels**, not 128, and there the dropped tail is
+# larger. With a stride of 10, five rows of patches end at bin 55, so bins 56 to 63, the bands
+# centred at 5.5 kHz and above, never reach the model: a sizzle, a hiss or a bird's highest
+# harmonics are cut off before training starts. Rows every 6 bins reach the top. What each AST
+# recipe sees (`ast_lab.recipes`):
+
+# %%
+ast_recipes = {name: recipe for name, recipe in RECIPES.items()
+               if isinstance(recipe.model, ASTConfig)}
+for name, recipe in ast_recipes.items():
+    n_mels, size, fstride = recipe.fbank.n_mels, recipe.model.patch_size, recipe.model.fstride
+    rows, _ = patch_grid(n_mels, size, size, fstride, 1)
+    unseen = model_plots.first_unseen_bin(rows, size, fstride)
+    centres_hz = features.mel_band_edges(recipe.fbank)[1:-1]  # (n_mels,) band centres
+    lost = (f"bins {unseen}-{n_mels - 1} never seen (band centres {centres_hz[unseen] / 1000:.1f} "
+            f"kHz and up)" if unseen < n_mels else "every bin seen")
+    print(f"{name:24} {n_mels:3} mels, fstride {fstride:2}: {rows} rows, {lost}")
 
 # %% [markdown]
 # Overlap has a price. Without it (stride 16) ESC-50's input gives 8 × 32 = 256 patches instead
-# of 600, and attention compares every token with every other, so its cost grows with the
-# square of the token count: (602 / 258)² ≈ 5.4 times the work per attention layer. The paper
-# found the overlap worth it (§3.1.3 of the AST paper).
+# of 600: 258 tokens instead of 602, 2.33 times as many. Attention compares every token with
+# every other, so its **score matrix** grows with the square of the token count, (602 / 258)² ≈
+# 5.4 times. The rest of a block works on one token at a time: the query, key, value and output
+# projections and the MLP grow 2.33 times. A whole block therefore costs about 2.5 times as
+# much at the base width (768), where the projections and the MLP dominate, and about 3.3 times
+# at the micro width (96) trained here, where the scores weigh more (multiply-accumulates
+# counted by `ast_lab.models.cost.block_cost`). The paper found the overlap worth it (§3.1.3
+# of the AST paper).
 
 # %%
 for stride in (10, 16):
@@ -87,6 +114,12 @@ for stride in (10, 16):
     tokens = f_patches * t_patches + 2
     print(f"stride {stride}: {f_patches} x {t_patches} = {f_patches * t_patches} patches, "
           f"{tokens} tokens, {tokens ** 2:,} attention scores per head")
+for preset in ("base", "micro"):
+    width = AST_PRESETS[preset]["embed_dim"]
+    dense, sparse = block_cost(602, width), block_cost(258, width)  # stride 10 against 16
+    per_token = (dense.projections + dense.mlp) / (sparse.projections + sparse.mlp)
+    print(f"{preset:5} (width {width:3}): scores x{dense.attention / sparse.attention:.2f}, "
+          f"projections and MLP x{per_token:.2f}, whole block x{dense.total / sparse.total:.2f}")
 
 # %% [markdown]
 # ## The patches, drawn
@@ -135,17 +168,24 @@ assert torch.allclose(by_conv, by_unfold, atol=1e-5)
 # %% [markdown]
 # ## [CLS], [DIST] and positions
 # Two learned tokens go in front of the patches: **[CLS]** and **[DIST]**. They belong to no
-# patch; through attention they gather a summary of the clip, and the classifier reads the mean
-# of the two. Then a learned **positional embedding**, one vector per token position, is
-# added: attention itself is blind to order, so without it the model could not tell a low
-# patch from a high one.
+# patch; through attention they gather a summary of the clip, and in the AST paper the
+# classifier reads the mean of the two. Then a learned **positional embedding**, one vector per
+# token position, is added: attention itself is blind to order, so without it the model could
+# not tell a low patch from a high one.
+#
+# **The ASTs trained here for environmental sound read neither token.** Their head **pools the
+# patch tokens by maximum**, channel by channel, as the CNN does: a 0.3-s bark anywhere in 5 s
+# then counts as much as a sound that fills the clip (the mean of [CLS] and [DIST] scored
+# several points lower on validation, `results/tuning/`). The table after the next cell says
+# what each recipe's head reads; notebook 03 shows what that means for attention maps.
 #
 # Why two? Because the AST starts from the weights of **DeiT** (Touvron et al. 2021), an
 # ImageNet transformer trained by *distillation*: its [CLS] token learned the labels and its
 # [DIST] token learned a CNN teacher's predictions. Keeping both tokens keeps those weights
-# usable. Trained from scratch and without a teacher, as here, the two prompt tokens do the
-# same job and one is redundant. This project's `ast-distilled` recipe is what gives [DIST]
-# its own job back: it learns from a CNN teacher (notebook 04).
+# usable. Trained from scratch and without a teacher, the two tokens do the same job, and under
+# max pooling no head reads either (they still take part in attention, as places where the
+# patches can gather and exchange information). The distilled recipes give [DIST] its own
+# job back: a second head on it learns from a CNN teacher (notebook 04).
 
 # %%
 model = AST(ASTConfig.preset("micro", n_mels=spec.shape[0], n_frames=spec.shape[1], num_classes=12))
@@ -155,6 +195,10 @@ print("cls_token", tuple(model.cls_token.shape), " dist_token", tuple(model.dist
 with torch.no_grad():
     tokens = model.embed(spec[None])  # (batch, 2 + num_patches, embed_dim)
 print("tokens:", tuple(tokens.shape), "= (batch, [CLS] + [DIST] + patches, embed_dim)")
+
+# %%
+for name, recipe in ast_recipes.items():
+    print(f"{name:24} {describe_readout(recipe.model)}")
 
 # %% [markdown]
 # These tokens are what the transformer's blocks read; notebook 03 builds attention and the
@@ -176,18 +220,21 @@ plotting.plot_token_map(similarity[row, col], (f_patches, t_patches), cmap="cool
 
 # %% [markdown]
 # ## ... and after training
-# The package ships a small trained AST (`ast_lab/assets/model`, loaded by `load_card()`): the
-# `esc10-ast-distilled` recipe, trained from scratch on ESC-10 folds 2 to 5 (320 clips). Its
-# input is 64 mels × 501 frames (5 s), so its grid is 5 frequency patches × 49 time patches.
-# Below, three positions: low and early, middle, high and late.
+# The package ships a small trained AST (`ast_lab/assets/model`, loaded by `load_card()`),
+# trained from scratch on four folds of real recordings; the cell prints its recipe, its
+# input size (mel bands × frames) and its patch grid. Below, three positions: low and early,
+# middle, high and late.
 
 # %%
 shipped = load_card()  # a Classifier: the model, its FBANK settings and class names
 trained = shipped.models[0]
-print("grid", trained.patch_embed.grid_size, "|", trained.cfg)
-trained_similarity = trained.pos_embed_similarity()  # (5, 49, 5, 49)
-model_plots.plot_position_similarity(trained_similarity, [(0, 5), (2, 24), (4, 44)],
-                                     title="Positional embeddings of the shipped model");
+print(shipped.source, "| input", (trained.cfg.n_mels, trained.cfg.n_frames),
+      "| grid", trained.patch_embed.grid_size, "|", trained.cfg)
+trained_similarity = trained.pos_embed_similarity()  # (Fp, Tp, Fp, Tp)
+rows, cols = trained.patch_embed.grid_size
+model_plots.plot_position_similarity(
+    trained_similarity, [(0, cols // 10), (rows // 2, cols // 2), (rows - 1, cols * 9 // 10)],
+    title="Positional embeddings of the shipped model");
 
 # %% [markdown]
 # Training gave the positions structure: every position is most like the other positions in
@@ -197,10 +244,10 @@ model_plots.plot_position_similarity(trained_similarity, [(0, 5), (2, 24), (4, 4
 
 # %%
 fresh = AST(trained.cfg)  # the same architecture, untrained, for comparison
-fresh_similarity = fresh.pos_embed_similarity()  # (5, 49, 5, 49)
+fresh_similarity = fresh.pos_embed_similarity()  # (Fp, Tp, Fp, Tp)
 for label, same_row, gaps in (("same row, next time patch", True, (1, 1)),
-                              ("same row, 20+ patches apart", True, (20, 48)),
-                              ("other rows, any time", False, (0, 48))):
+                              ("same row, 20+ patches apart", True, (20, cols - 1)),
+                              ("other rows, any time", False, (0, cols - 1))):
     print(f"{label:28} trained {mean_position_similarity(trained_similarity, same_row, *gaps):+.2f}"
           f"   untrained {mean_position_similarity(fresh_similarity, same_row, *gaps):+.2f}")
 
@@ -217,7 +264,8 @@ model_plots.plot_patch_filters(patch_filters(fresh)[:12], ncols=12,
                                title="Untrained: 12 patch filters");
 
 # %% [markdown]
-# Honestly, the trained filters still look mostly like noise: 320 clips are far too few to
+# Honestly, the trained filters still look mostly like noise: the few hundred to few thousand
+# clips of ESC-10 and ESC-50 are far too few to
 # grow the clean edge and stripe detectors an ImageNet-trained transformer has (which is why
 # the AST paper starts from DeiT's weights). But they are not noise any more. A number shows
 # it: the correlation between neighbouring kernel weights, which is about 0 for random
@@ -234,8 +282,8 @@ for label, net in (("trained", trained), ("untrained", fresh)):
 # %% [markdown]
 # ## Explore
 # Change the input length, the patch size and the strides (the picture redraws when you let
-# go): smaller strides mean more overlap and many more tokens (attention's cost grows with the
-# square of the token count). Set `frames` to 512 to reproduce ESC-50's 600 patches (the clip
+# go): smaller strides mean more overlap and many more tokens (attention's score matrix grows
+# with the square of the token count). Set `frames` to 512 to reproduce ESC-50's 600 patches (the clip
 # is padded with its own minimum).
 
 # %%
@@ -287,24 +335,144 @@ def tokens_with_positions(patches: torch.Tensor, cls_token: torch.Tensor,
 check_tokens(tokens_with_positions)
 
 # %% [markdown]
+# **4. An experiment: what does a smaller stride cost?** The shipped model's architecture with
+# patches every 16, 12, 10, 8 and 6 bins and frames: for each, the token count and the time of
+# one training step (forward and backward) on a batch of 4 random inputs of its size, on this
+# machine.
+
+# %%
+from ast_lab.exercises.patches import check_growth_exponent
+from ast_lab.models.cost import stride_costs
+
+costs = stride_costs(trained.cfg, strides=(16, 12, 10, 8, 6), batch_size=4)
+for row in costs:
+    print(f"stride {row.stride:2}: grid {row.grid}, {row.tokens:4} tokens, "
+          f"{1000 * row.seconds:7.1f} ms per step")
+tokens = np.array([row.tokens for row in costs])
+seconds = np.array([row.seconds for row in costs])
+
+# %% [markdown]
+# If the time grows as `tokens ** a`, what is `a`? Write the fit: on log-log axes a power law is
+# a straight line, and `a` is its slope. The grader checks it on made-up power laws and on
+# your measurements.
+
+# %%
+def growth_exponent(tokens: np.ndarray, seconds: np.ndarray) -> float:
+    """``a`` in ``seconds ∝ tokens ** a``, fitted to all the measurements."""
+    raise NotImplementedError  # your code here
+
+
+check_growth_exponent(growth_exponent, tokens, seconds)
+
+# %% [markdown]
+# Compare your measurement with what counting multiply-accumulates predicts: the picture
+# draws both on log-log axes (the count scaled to start at the first measurement), beside the
+# slopes 1 and 2.
+
+# %%
+from ast_lab.exercises.patches import reference_exponent
+
+macs = np.array([trained.cfg.depth * block_cost(t, trained.cfg.embed_dim).total for t in tokens])
+print(f"exponent: measured {reference_exponent(tokens, seconds):.2f}, "
+      f"from multiply-accumulates {reference_exponent(tokens, macs):.2f}")
+fig, ax = plt.subplots(figsize=(5, 3.4))
+ax.loglog(tokens, 1000 * seconds, "o-", label="measured step")
+ax.loglog(tokens, 1000 * seconds[0] * macs / macs[0], "s--", label="multiply-accumulates")
+for slope in (1, 2):
+    ax.loglog(tokens, 1000 * seconds[0] * (tokens / tokens[0]) ** slope, ":", color="grey")
+ax.set(xlabel="tokens", ylabel="ms per step", title="Step time against token count "
+       "(dotted: slopes 1 and 2)")
+ax.legend();
+
+# %% [markdown]
+# <details><summary>Discussion (open after answering)</summary>
+#
+# The exponent lands between 1 and 2, and nearer 1 than the "attention is quadratic" slogan
+# suggests. Per block the projections and the MLP cost `12 T D²` and the attention `2 T² D`,
+# so the square only takes over when the token count passes about `6 D`: 576 tokens at the
+# micro width, 4,608 at the base width. Below that a smaller stride costs roughly in
+# proportion to its tokens. The measured exponent can also come out below the counted one:
+# for small inputs fixed costs (Python, memory traffic, launching each operation) do not shrink
+# with the token count. Both numbers are worth knowing before choosing a stride: the tokens
+# set the time, and the time per token is nearly constant until `T` nears `6 D`.
+# </details>
+
+# %% [markdown]
 # ## Summary
 # We cut a log-mel spectrogram into overlapping 16 × 16 patches (600 for ESC-50's 128 × 512,
 # 256 without overlap), flattened and projected them with one shared matrix, which is a strided
-# convolution, put [CLS] and [DIST] in front and added a learned position to every token.
+# convolution, put [CLS] and [DIST] in front and added a learned position to every token. The
+# paper's head reads [CLS] and [DIST]; the models trained here for environmental sound pool
+# the patch tokens by maximum instead. With 64 mels, rows every 10 bins leave the top 8 bins
+# unseen; and a smaller stride costs tokens, whose time grows with an exponent between 1 and
+# 2 that you measured.
 #
 # **The one idea to keep:** to a transformer an image is a *set* of tokens; the patch grid
 # survives only through the positional embedding, and the token count, set by the strides,
 # decides the cost of everything after.
 #
 # ## Questions to think about
-# 1. The top 2 of 128 mel bands are never seen. How would you change `n_mels` or `fstride` so
-#    that every band is covered, and what else changes?
-# 2. Overlap multiplies attention's cost by about 5. What does overlap buy that a model with
-#    non-overlapping patches could get another way?
+# Each has a short discussion to unfold; think first.
+#
+# 1. With 64 mels and patch rows every 10 bins, bins 56 to 63 are never seen (with 128, the
+#    top 2). How would you change `n_mels` or `fstride` so that every band is covered, and what
+#    else changes?
+#
+# <details><summary>Discussion</summary>
+#
+# Every bin is covered when the rows end exactly at the top: `(n_mels − 16)` divisible by
+# `fstride`. With 64 mels that means a stride of 6, 8, 12 or 16 (48 is divisible by each);
+# the CPU recipes `esc50-ast` and `esc50-ast-distilled` use 6, which gives 9 rows instead of
+# 5, 1.8 times the tokens, and more overlap. Keeping the stride at 10 instead means 66 or 56
+# mels (or 126 or 136 instead of 128), which changes the features, so the statistics and
+# every model must be redone; a
+# pretrained model also needs its positional embedding resized to the new number of rows.
+# Padding the spectrogram by a few bins at the top is the cheap alternative: one more row of
+# patches that is partly empty.
+# </details>
+#
+# 2. Overlap multiplies the score matrix by about 5.4 and a whole block by 2.5 (base) to 3.3
+#    (micro). What does overlap buy that a model with non-overlapping patches could get
+#    another way?
+#
+# <details><summary>Discussion</summary>
+#
+# Without overlap, an event that straddles a patch border is cut in two, and the same event
+# shifted by a few frames lands in a different patch with a different share of it: the
+# tokens are not robust to small shifts. Overlap shows every spot through several patches at
+# several offsets. The same robustness can come from smaller patches (more tokens again), a
+# convolutional stem that sees the spectrogram before it is cut, or augmentation with random
+# shifts in time and frequency, so that training shows every event at many offsets.
+# </details>
+#
 # 3. Without a teacher, [CLS] and [DIST] get the same gradient signal. Would you drop one, and
 #    what would you lose when starting from DeiT's weights?
+#
+# <details><summary>Discussion</summary>
+#
+# Under the paper's head (the mean of the two) they are interchangeable, so one is redundant;
+# it costs one token of about 600, so dropping it saves almost nothing. Starting from DeiT,
+# dropping [DIST] throws away its learned embedding and its positional vector, which is
+# harmless, but the other weights were trained with it present, so the first steps of
+# fine-tuning would repair a small mismatch. Under max pooling neither token is read, yet both
+# still take part in attention as extra places to store and exchange information; whether the
+# model needs them is an experiment (drop both, retrain, compare on validation), not a
+# deduction.
+# </details>
+#
 # 4. The positional embedding is learned. How could the model use a clip longer than the one it
 #    was trained on (see `AST.resize_input`)?
+#
+# <details><summary>Discussion</summary>
+#
+# Two ways. Resize the embedding: lay its rows back on the patch grid and interpolate to the
+# longer grid (`AST.resize_input`; the AST paper adapts DeiT's 2-D positions the same way). The
+# positions between the trained ones are then guesses, and the model sees a grid stretched in
+# time. Or keep the input size and slide a window: score overlapping clip-length windows and
+# average their probabilities, which is what `Classifier.windows` does for long recordings and
+# what test-time crops do for a model trained on crops. Windows need no guess about new
+# positions, at the cost of one forward pass per window.
+# </details>
 #
 # ## Further reading
 # * Gong, Chung, Glass, *AST: Audio Spectrogram Transformer* (arXiv:2104.01778): §2.1, patches,

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -20,8 +20,9 @@
 # value is the average of all values, weighted by how well its query matches each key:
 # `softmax(Q Kᵀ / √d) V`. We compute that by hand on four tokens, then use the module,
 # check it against PyTorch's fused kernel and `nn.MultiheadAttention`, trace one encoder
-# block, and finally open the small AST shipped with the package (trained on ESC-10) to see
-# where it looks when it hears a dog bark and rain.
+# block, and finally open the small AST shipped with the package: which token its head reads,
+# where those tokens look when it hears a dog bark and rain, and whether the model needs what
+# attention points at (an occlusion test).
 #
 # *This page was executed with its full settings (nothing here is slow); `make notebooks`
 # refreshes it.*
@@ -41,9 +42,12 @@ from ast_lab.examples import load_example
 from ast_lab.listening import player
 from ast_lab.model_card import load_card
 from ast_lab.models import AST, trace_shapes
-from ast_lab.models.introspection import columns_near, max_pool_sources, token_attention
 from ast_lab.models.attention import MultiHeadSelfAttention, scaled_dot_product
+from ast_lab.models.introspection import columns_near
+from ast_lab.models.rollout import describe_readout, readout_maps
 from ast_lab.models.transformer import Block
+from ast_lab.occlusion import (input_around_loudest, occlude, occlusion_curve, other_patches,
+                               patch_cells, ranked_patches)
 
 torch.manual_seed(0)
 
@@ -175,101 +179,148 @@ print(model)
 rows = trace_shapes(model, spec[None])
 
 # %% [markdown]
-# ## Where a trained AST looks
-# The package ships a small trained AST (`ast_lab/assets/model`, loaded by `load_card()`):
-# recipe `esc10-ast-distilled`, 3 blocks of 4 heads, trained from scratch on ESC-10 folds 2
-# to 5. The clips below come from fold 1, so the model never heard them. `shipped.inputs`
-# computes exactly what the model reads: the card's FBANK (64 mels, 5 s = 501 frames) scaled
-# by its training folds' mean and standard deviation.
+# ## A trained AST: which token does its head read?
+# The package ships a small trained AST (`ast_lab/assets/model`, loaded by `load_card()`),
+# trained from scratch on four folds of real recordings; the example clips below come from the
+# fold it was tested on, so it never heard them. `shipped.inputs` computes exactly what the
+# model reads: the card's FBANK scaled by its training folds' mean and standard deviation.
 #
-# First the dog. One bark, about 0.3 s just after 2 s, in otherwise quiet audio. What does
-# the model say?
+# Before any attention map, one question decides which map means anything: **which token does
+# the classifier read?** The AST paper's head reads [CLS] and [DIST]. The ASTs trained here for
+# environmental sound **pool their patch tokens by maximum** instead (notebook 02): channel by
+# channel, the head takes the largest value over all patch tokens, so a short bark anywhere in
+# the clip counts as much as a sound that fills it. A picture of [CLS]'s attention would show
+# where a token that *no head reads* looks. So the maps below start from the tokens the head
+# does read. First, what this model's head reads, and what the model says about a dog bark and
+# about rain:
 
 # %%
 shipped = load_card()
 trained = shipped.models[0]
+print(shipped.source)
+print("its head reads:", describe_readout(trained.cfg))
 clips = {name: load_example(name, shipped.fbank.sample_rate) for name in ("dog", "rain")}
-inputs = {name: shipped.inputs(shipped.windows(clip))[0] for name, clip in clips.items()}  # (64, 501)
 for name, clip in clips.items():
-    ranked = sorted(zip(shipped.probabilities(shipped.windows(clip)), shipped.class_names), reverse=True)
+    probabilities = shipped.probabilities(shipped.windows(clip))  # (classes,), crops averaged
+    ranked = sorted(zip(probabilities, shipped.class_names), reverse=True)
     print(f"{name:5}", "  ".join(f"{label} {p:.2f}" for p, label in ranked[:3]))
 player(clips["dog"], shipped.fbank.sample_rate, label="dog (what the model hears, 16 kHz)")
 
 # %% [markdown]
-# Below: for each block (columns) and head (rows), the weight [CLS] puts on every patch, drawn
-# over the spectrogram the model read (grey), one cell per patch. The colour is in multiples
-# of uniform attention (1 = weight spread evenly over all 245 patches), on one scale for the
-# whole figure.
+# ## What the head reads, and where those tokens look
+# The model reads `n_frames` frames at a time: the whole clip, or one crop for a model trained
+# on shorter crops (its classifier averages several). Here it reads the stretch around the
+# bark's loudest frame. Each row of the figure is drawn over that input (grey), one cell per
+# patch:
+#
+# * **what the head reads**: the share of the channels whose maximum each patch token holds;
+# * **raw attention, block by block**: where the tokens the head reads attend in that block,
+#   heads averaged, each token weighted by how much the head reads it;
+# * **attention rollout** (Abnar & Zuidema 2020): the same traced through all the blocks. The
+#   residual connection passes each token on unchanged beside the attention, so each block
+#   counts as `0.5 A + 0.5 I`, and the blocks are multiplied from the first to the last. The
+#   result says which *input* patches the read tokens' information came from.
+#
+# Attention is shown in multiples of uniform (1 = spread evenly over all patches). Every colour
+# scale is square-root stretched, so that weak attention stays visible; each row has its own
+# colour bar, and the raw blocks share one. Red hatching marks the mel bins above the top row of
+# patches, which the model never sees (there is none when the rows reach the top).
 
 # %%
+window, start, loudest = input_around_loudest(shipped, clips["dog"])  # (n_mels, n_frames)
+frames_per_second = 1000 / shipped.fbank.hop_ms
 patch = dict(patch_size=trained.cfg.patch_size, fstride=trained.cfg.fstride,
              tstride=trained.cfg.tstride)
-cls_dog = token_attention(trained, inputs["dog"], "cls")  # (blocks, heads, 5, 49)
-model_plots.plot_token_attention(inputs["dog"], cls_dog, **patch,
-                                 title="dog: where [CLS] looks, per block and head");
+print(f"loudest frame {loudest} ({loudest / frames_per_second:.2f} s); the model reads frames "
+      f"{start} to {start + window.shape[1] - 1}: input {tuple(window.shape)}, patch grid "
+      f"{trained.patch_embed.grid_size}")
+dog_maps = readout_maps(trained, window)
+model_plots.plot_readout_maps(window, dog_maps, **patch,
+                              title="dog: what the head reads, and where those tokens look");
 
 # %% [markdown]
-# In block 0 three of the four heads still spread their attention over the whole clip (head 1
-# already finds the bark's onset). In blocks 1 and 2 nearly every head puts its weight on the
-# few patches that hold the bark, up to 200 times what uniform attention would give, and
-# different heads pick different bands of it. As a number: the share of each block's [CLS]
-# attention on the time columns within 0.25 s of the loudest frame, against the share those
-# columns would get from uniform attention.
+# As numbers: the share of each map on the time columns within 0.25 s of the loudest frame,
+# against the share of the grid those columns hold (what a map blind to the bark would give).
 
 # %%
-loudest = int(features.fbank(shipped.windows(clips["dog"]), shipped.fbank)[0].amax(dim=0).argmax())
+near_bark = columns_near(trained, loudest - start, reach=round(0.25 * frames_per_second))
 t_patches = trained.patch_embed.grid_size[1]
-near_bark = columns_near(trained, loudest, reach=25)  # 25 frames = 0.25 s either side
-print(f"loudest frame {loudest} ({loudest / 100:.2f} s); columns {near_bark[0]}..{near_bark[-1]} "
-      f"are {len(near_bark) / t_patches:.0%} of the patches")
-for block, weights in enumerate(cls_dog):  # weights (heads, 5, 49)
-    share = weights[..., near_bark].sum() / weights.sum()
-    print(f"block {block}: {share:.0%} of [CLS]'s attention is on the bark")
+print(f"columns {near_bark[0]} to {near_bark[-1]} are {len(near_bark) / t_patches:.0%} of the grid")
+named_maps = {"what the head reads": dog_maps.reads,
+              **{f"block {b}, raw": values for b, values in enumerate(dog_maps.blocks)},
+              "rollout": dog_maps.rollout}
+for label, values in named_maps.items():
+    print(f"{label:20} {float(values[:, near_bark].sum() / values.sum()):4.0%} on the bark")
+
+# %% [markdown]
+# Heads differ. The raw attention of the read tokens per head (rows) and block (columns), on
+# one colour scale for the whole figure:
+
+# %%
+model_plots.plot_token_attention(window, dog_maps.heads, **patch,
+                                 title="dog: raw attention of the tokens the head reads, per head");
 
 # %% [markdown]
 # ## Rain: nothing to point at
-# Rain has no single event; it is a texture over the whole clip. The model is as sure of it
-# (0.98) as of the dog, but its attention looks nothing like the dog's: it is scattered over
-# dozens of moments along the whole clip, and each head keeps mostly to one or two frequency
-# rows (the lowest in block 1, the middle ones in block 2). The model samples the texture
-# rather than pointing at an event. (The colour scale is set by this figure's largest value,
-# about 40 times uniform, five times lower than the dog's.)
+# Rain has no single event; it is a texture over the whole clip. Compare its maps with the
+# dog's: is the weight on a few patches, or spread over many moments and bands?
 
 # %%
 player(clips["rain"], shipped.fbank.sample_rate, label="rain (16 kHz)")
-
-# %%
-cls_rain = token_attention(trained, inputs["rain"], "cls")
-model_plots.plot_token_attention(inputs["rain"], cls_rain, **patch,
-                                 title="rain: where [CLS] looks, per block and head");
+rain_window, _, _ = input_around_loudest(shipped, clips["rain"])
+model_plots.plot_readout_maps(rain_window, readout_maps(trained, rain_window), **patch,
+                              title="rain: what the head reads, and where those tokens look");
 
 # %% [markdown]
-# ## Which token decides?
-# In this model [CLS] is, strictly, read by no head. Its recipe (`pooling="distilled"`,
-# `label_pooling="max"`) has two heads: the **label head** takes, channel by channel, the
-# largest value over all patch tokens (max-pooling: good for a short event anywhere in 5 s),
-# and the **distillation head** reads [DIST], which learned to match the CNN teacher
-# (notebook 04); at test time their predictions are averaged. [CLS] still attends, and its
-# output still feeds the patches in the blocks after it, but the last block's [CLS] output is
-# not used. So two more pictures: where [DIST] looks in the last block, and which patches
-# win the label head's max-pool (the share of the 96 channels whose maximum sits in each
-# patch).
+# ## Does the model need what a map points at? An occlusion test
+# A map is a claim, and a claim can be tested: **hide the patches the map ranks highest and
+# watch P(dog)**. As the control, hide as many *other* patches, drawn at random from the rest
+# (20 draws). If the map points at the model's evidence, hiding its top patches costs P(dog)
+# far more than hiding others; if it does not, the two cost about the same.
+#
+# A patch is hidden by silencing its cell, the `fstride × tstride` block centred on it (the
+# cells of the overlays above), with the input's own quietest value. Cells do not overlap, so
+# hiding *k* patches changes exactly *k* cells: the map's patches and the control hide the same
+# area. Both attention maps are tested, the last block's raw map and the rollout.
+# (`ast_lab.occlusion` does the bookkeeping; its tests check it on a model built to need one
+# patch.) P(dog) here is the model's probability for this one input, not the average over
+# crops that `ast-lab predict` reports.
 
 # %%
-dist_dog = token_attention(trained, inputs["dog"], "dist")
-fig, axes = plt.subplots(2, 1, figsize=(11, 5), sharex=True)
-last = dist_dog[-1].mean(dim=0)  # (5, 49): the last block's heads averaged
-model_plots.plot_patch_map(inputs["dog"], last * last.numel(), **patch, ax=axes[0],
-                           label="x uniform", title="dog: [DIST] attention, last block, mean of heads")
-model_plots.plot_patch_map(inputs["dog"], max_pool_sources(trained, inputs["dog"]), **patch,
-                           ax=axes[1], label="share of channels",
-                           title="dog: where the label head's max-pool takes each channel from")
+dog = shipped.class_names.index("dog")
+ks = (1, 2, 4, 8, 16, 32)
+curves = {"rollout": occlusion_curve(trained, window, dog_maps.rollout, dog, ks),
+          "last block": occlusion_curve(trained, window, dog_maps.blocks[-1], dog, ks)}
+for name, curve in curves.items():
+    print(f"{name}: P(dog) with the top k hidden, and with k others hidden\n{curve.table()}\n")
+model_plots.plot_occlusion(curves, "dog");
+
+# %% [markdown]
+# The verdict: at which *k* does hiding a map's top patches cost P(dog) more than every one of
+# the 20 random draws of others?
+
+# %%
+for name, curve in curves.items():
+    below = [k for k, top, others in zip(curve.ks, curve.top, curve.others) if top < others.min()]
+    print(f"{name:10}: below every random draw at k = {below} (of {list(curve.ks)})")
+
+# %% [markdown]
+# What the model read at *k* = 8: the rollout's top 8 cells silenced, and 8 other cells (one
+# random draw of the control).
+
+# %%
+cells = patch_cells(trained.patch_embed.grid_size, **patch)
+silence = float(window.min())
+hidden = {"the rollout's top 8 patches": curves["rollout"].top_patches[:8],
+          "8 other patches": other_patches(ranked_patches(dog_maps.rollout), 8,
+                                           torch.Generator().manual_seed(0))}
+fig, axes = plt.subplots(len(hidden), 1, figsize=(11, 4.6), sharex=True)
+for ax, (label, patches) in zip(axes, hidden.items()):
+    plotting.plot_spectrogram(occlude(window, patches, cells, silence), ax=ax, unit="std units",
+                              hop_length=shipped.fbank.hop_length,
+                              sample_rate=shipped.fbank.sample_rate,
+                              title=f"dog, {label} hidden (time from the input's first frame)")
 fig.tight_layout()
-for name in ("dog", "rain"):
-    sources = max_pool_sources(trained, inputs[name])  # (5, 49), sums to 1
-    print(f"{name}: the max-pool reads {int((sources > 0).sum())} of {sources.numel()} patches"
-          + (f"; {float(sources[:, near_bark].sum()):.0%} of channels from the bark's columns"
-             if name == "dog" else ""))
 
 # %% [markdown]
 # ## Exercises
@@ -322,26 +373,142 @@ def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 check_masked_attention(masked_attention)
 
 # %% [markdown]
+# **4. Attention rollout.** Write it from the description above: average each block's heads,
+# count the residual as `0.5 A + 0.5 I`, and multiply the blocks, the first acting first.
+
+# %%
+from ast_lab.exercises.attention import check_occlusion_reading, check_rollout
+
+
+def rollout(maps: list[torch.Tensor]) -> torch.Tensor:
+    """``depth`` maps ``(B, nh, T, T)``, first block first -> ``(B, T, T)``, rows summing to 1."""
+    raise NotImplementedError  # your code here
+
+
+check_rollout(rollout)
+
+# %% [markdown]
+# **5. An experiment: the occlusion test on another sound.** Choose another of the example
+# clips (`example_names()`; the shipped model knows all their classes), run the test with the
+# rollout's ranking, and read the table at *k* = 8. Try an event (a rooster, a sneeze) and a
+# texture (sea waves, crackling fire): does attention find the evidence in both?
+
+# %%
+name = "rooster"  # or another of example_names()
+clip_input, _, _ = input_around_loudest(shipped, load_example(name, shipped.fbank.sample_rate))
+curve = occlusion_curve(trained, clip_input, readout_maps(trained, clip_input).rollout,
+                        shipped.class_names.index(name), ks)
+print(f"P({name}) with the rollout's top k hidden, and with k others hidden\n{curve.table()}")
+
+# %%
+k = 8
+p_top_hidden = ...  # P(class) with the top k hidden, from the table
+p_others_hidden = ...  # the median with k others hidden
+attention_found_the_evidence = ...  # True or False: is p_top_hidden below every draw of others?
+check_occlusion_reading(curve, k, p_top_hidden, p_others_hidden, attention_found_the_evidence)
+
+# %% [markdown]
+# <details><summary>Discussion (open after answering)</summary>
+#
+# For a single event (a bark, a crow, a sneeze) the rollout's top patches tend to sit on the
+# event, and hiding a handful of them can cost the class more than any random draw: the map
+# names patches the decision *needs*. For a texture the evidence is everywhere. Hiding 8
+# cells leaves the rest of the rain or the waves, so neither the map's patches nor others cost
+# much, and the verdict can be "no" while the model is right. That "no" does not say the map
+# is wrong; it says no small set of patches is necessary. The test measures necessity, one
+# patch set at a time. Two cautions: a silenced cell is an input the model never saw in
+# training, so part of any drop may be surprise rather than lost evidence; and a max-pooling
+# head can switch to the next-best patch once the best is gone, which is why *k* is varied.
+# </details>
+
+# %% [markdown]
 # ## Summary
 # We computed attention by hand, `softmax(Q Kᵀ / √d) V`, saw what the √d prevents (a saturated
 # softmax), split the width into heads and merged them back, checked the written-out module
 # against PyTorch's fused kernel and `nn.MultiheadAttention`, and assembled the pre-norm
-# encoder block and the whole AST.
+# encoder block and the whole AST. On the shipped model we first asked which tokens its head
+# reads (the patches' maximum, not [CLS]), drew where those tokens attend, block by block and
+# rolled out through all blocks, and then tested the maps by occlusion: silencing the patches a
+# map ranks highest against silencing as many others.
 #
 # **The one idea to keep:** attention is a weighted average whose weights are computed from
 # the data; everything else in the block (norms, residuals, the MLP) keeps those averages
-# trainable when stacked.
+# trainable when stacked. An attention map says where information *may* flow; only a test
+# such as occlusion says whether the decision needs it.
 #
 # ## Questions to think about
+# Each has a short discussion to unfold; think first.
+#
 # 1. The AST attends to padded frames too (it uses no mask). What does that cost on short
 #    clips, and why might it matter less than it seems?
-# 2. Attention's cost grows with the square of the token count. Where in the AST would you cut
+#
+# <details><summary>Discussion</summary>
+#
+# Padding tokens cost compute like any other token, and every query can put weight on them,
+# which dilutes the averages it forms. It matters less than it seems because in a dataset of
+# equal lengths the padding is the same in every clip: the model learns to give it little
+# weight, and the positional embedding tells it where the padding is. Under max pooling a
+# quiet padding token also rarely holds a channel's maximum. Where lengths vary a lot within a
+# batch, a key mask (exercise 3) is cheap insurance.
+# </details>
+#
+# 2. The score matrix grows with the square of the token count. Where in the AST would you cut
 #    tokens first: fewer mels, larger strides, or shorter clips?
+#
+# <details><summary>Discussion</summary>
+#
+# Where the information is most redundant. In environmental sound that is usually time: events
+# are short and textures repeat, so a shorter input loses little. The `esc50-ast` recipe trains
+# on 3-s crops of the 5-s clips and averages several crops at test time, which cuts every step
+# in proportion to the frames dropped. A larger time stride comes next. Fewer mels or a larger
+# frequency stride go last: frequency detail is what separates a rooster from a crying baby,
+# and with 64 mels and rows every 10 bins the top bands are already lost (notebook 02). Below
+# about `6 D` tokens a block's cost is mostly the per-token projections and MLP (notebook 02,
+# exercise 4), so a cut pays back roughly what it removes, and more where the score matrix
+# dominates.
+# </details>
+#
 # 3. A CNN builds in locality and translation invariance; attention has to learn them. Why does
 #    that make the CNN win on a small dataset (notebook 04), and what could close the gap?
-# 4. The trained [CLS] gathers on the bark, yet no head reads it. Why would attention that
-#    nobody reads still be shaped by training? (Hint: what do the later blocks' patch tokens
-#    read?)
+#
+# <details><summary>Discussion</summary>
+#
+# A CNN's filters are local and shared across the whole spectrogram, so a bark detector
+# learned at 1 s works at 4 s for free. An AST must learn from the data which patches belong
+# together and that a bark is a bark anywhere; with 1,600 training clips that costs accuracy.
+# The gap closes with knowledge from elsewhere: pretraining (the AST paper's 95.6 % on ESC-50
+# starts from ImageNet and AudioSet), a teacher (distillation through [DIST], notebook 04), a
+# convolutional stem before the patches, or more varied data (mixup, crops, shifts).
+# </details>
+#
+# 4. In a model pooled by maximum no head reads [CLS]. Is it then useless? Why would its
+#    attention still be shaped by training? (Hint: what do the patch tokens read in the blocks
+#    after the first?)
+#
+# <details><summary>Discussion</summary>
+#
+# Only [CLS]'s output after the *last* block is unused. In every earlier block the patch
+# tokens can attend to [CLS] and read its value, so whatever [CLS] gathered flows into the
+# patches the head does read, and the loss's gradient reaches [CLS] along that path. It works
+# as a shared scratchpad, what vision transformers' "register" tokens are added for on
+# purpose. Whether the model needs it is an experiment (remove it, retrain, compare on
+# validation).
+# </details>
+#
+# 5. The occlusion test fills hidden cells with silence. What else could "hidden" mean (the
+#    training mean, noise, a blurred copy), and how could the choice change the verdict?
+#
+# <details><summary>Discussion</summary>
+#
+# Silence in a quiet clip leaves most random cells as they were, so the control is nearly
+# free, and any drop from the map's cells stands out. The training mean (0 in normalised
+# units) is brighter than silence: it inserts grey blocks that a max-pooling model may take
+# for an event, so the control would cost something too. Noise and blurring stay closer to
+# what the model saw in training. Every fill makes an input the model never saw, so some of a
+# drop can be surprise rather than lost evidence. Removing and retraining (Hooker et al.)
+# avoids that, at the price of one training run per test. A verdict that holds for several
+# fills is the one to trust.
+# </details>
 #
 # ## Further reading
 # * Vaswani et al., *Attention Is All You Need* (arXiv:1706.03762), §3.2.1 (scaled dot-product
@@ -351,4 +518,14 @@ check_masked_attention(masked_attention)
 # * Xiong et al., *On Layer Normalization in the Transformer Architecture* (arXiv:2002.04745):
 #   why pre-norm blocks train without warm-up tricks.
 # * Dosovitskiy et al., *ViT* (arXiv:2010.11929), §4.5 and Appendix D.8: attention distance and
-#   attention maps of trained models.
+#   attention maps of trained models (drawn with attention rollout).
+# * Abnar, Zuidema, *Quantifying Attention Flow in Transformers* (arXiv:2005.00928): attention
+#   rollout, and why raw attention maps mislead beyond the first block.
+# * Zeiler, Fergus, *Visualizing and Understanding Convolutional Networks* (arXiv:1311.2901),
+#   §4.2: occlusion, hiding part of the input and watching the class probability.
+# * Jain, Wallace, *Attention is not Explanation* (arXiv:1902.10186): attention weights that
+#   disagree with what the decision depends on.
+# * Hooker et al., *A Benchmark for Interpretability Methods in Deep Neural Networks* (ROAR,
+#   arXiv:1806.10758): remove the pixels an explanation ranks highest, retrain, and measure.
+# * Darcet et al., *Vision Transformers Need Registers* (arXiv:2309.16588): tokens that no head
+#   reads, used as scratch space.

@@ -3,6 +3,7 @@ as not attempted (without raising), and rejects common wrong answers with the in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -13,17 +14,21 @@ import torch.nn.functional as F
 from ast_lab.exercises import attention, folds, logmel, patches, solutions
 from ast_lab.exercises.grading import Case, describe_difference, grade
 from ast_lab.models.attention import scaled_dot_product
+from ast_lab.occlusion import OcclusionCurve
 
 GRADERS = {
     "frame count": (logmel.check_frame_count, (solutions.frame_count,)),
     "hz to mel": (logmel.check_hz_to_mel, (solutions.hz_to_mel_htk,)),
     "triangle": (logmel.check_triangle, (solutions.triangular_filter,)),
+    "window config": (logmel.check_window_config, (solutions.window_config,)),
     "patch count": (patches.check_patch_count, (solutions.patch_count,)),
     "patches": (patches.check_patches, (solutions.patches_by_unfold,)),
     "tokens": (patches.check_tokens, (solutions.tokens,)),
+    "growth exponent": (patches.check_growth_exponent, (solutions.growth_exponent,)),
     "attention": (attention.check_attention, (solutions.attention,)),
     "heads": (attention.check_heads, (solutions.split, solutions.merge)),
     "masked attention": (attention.check_masked_attention, (solutions.masked_attention,)),
+    "rollout": (attention.check_rollout, (solutions.rollout,)),
     "fold split": (folds.check_fold_split, (solutions.split_by_source,)),
     "macro f1": (folds.check_macro_f1, (solutions.macro_f1,)),
 }
@@ -122,6 +127,36 @@ def test_triangle_hints():
     _wrong(logmel.check_triangle, one_slope, hint="above 1")
 
 
+def test_window_config_hints():
+    def same_fft(cfg, win_ms):  # the explorer's old slip: the window grows, n_fft stays 512
+        return dataclasses.replace(cfg, win_ms=win_ms)
+
+    def fft_of_the_window(cfg, win_ms):
+        return dataclasses.replace(cfg, win_ms=win_ms, n_fft=round(win_ms * cfg.sample_rate / 1000))
+
+    def next_power_above(cfg, win_ms):
+        return dataclasses.replace(cfg, win_ms=win_ms,
+                                   n_fft=1 << round(win_ms * cfg.sample_rate / 1000).bit_length())
+
+    _wrong(logmel.check_window_config, same_fft, hint="still the old one",
+           message="64 ms")
+    _wrong(logmel.check_window_config, fft_of_the_window, hint="power of two")
+    _wrong(logmel.check_window_config, next_power_above, hint="bit_length()")
+    _wrong(logmel.check_window_config,
+           lambda cfg, w: dataclasses.replace(solutions.window_config(cfg, w), hop_ms=w / 2),
+           hint="keep the hop")
+
+
+def test_the_window_experiment_reading_is_checked_against_the_measurement():
+    right = logmel.check_resolution_reading(solutions.TWO_TONES_FROM_MS,
+                                            solutions.TWO_CLICKS_UP_TO_MS)
+    assert right.correct and "no window in the list shows both" in right.message, repr(right)
+    wrong = logmel.check_resolution_reading(25.0, solutions.TWO_CLICKS_UP_TO_MS)
+    assert wrong.status == "wrong" and "two_tones_from_ms = 25.0" in wrong.message
+    assert "tone column" in wrong.hint
+    assert logmel.check_resolution_reading(..., 32.0).status == "not attempted"
+
+
 # ---------------------------------------------------------------------------- notebook 02
 
 
@@ -168,6 +203,21 @@ def test_tokens_hints():
     _wrong(patches.check_tokens, no_positions, hint="did not add the positional embedding")
     _wrong(patches.check_tokens, dist_first, hint="[CLS], then [DIST]")
     _wrong(patches.check_tokens, patches_only, hint="first two belong to [CLS] and [DIST]")
+
+
+def test_growth_exponent_hints():
+    tokens = np.array([74, 122, 147, 254, 434])
+    seconds = 1e-5 * tokens**1.3
+    assert patches.check_growth_exponent(solutions.growth_exponent, tokens, seconds).correct
+    feedback = patches.check_growth_exponent(solutions.growth_exponent, tokens, seconds)
+    assert "4 inputs" in feedback.message  # the three made-up power laws and the learner's own
+    _wrong(patches.check_growth_exponent, lambda t, s: np.polyfit(t, s, 1)[0],
+           hint="seconds per token")
+    _wrong(patches.check_growth_exponent,
+           lambda t, s: np.polyfit(np.log(s), np.log(t), 1)[0], hint="axes are swapped")
+    _wrong(patches.check_growth_exponent,
+           lambda t, s: np.log(s[-1] / s[0]) / np.log(t[-1] / t[0]),
+           hint="fit all the measurements", message="noise")
 
 
 # ---------------------------------------------------------------------------- notebook 03
@@ -238,6 +288,56 @@ def test_masked_attention_hints():
     _wrong(attention.check_masked_attention, masked_after_softmax, hint="rows of your attention")
 
 
+def test_rollout_hints():
+    def raw_product(maps):
+        result = maps[0].mean(1)
+        for block in maps[1:]:
+            result = block.mean(1) @ result
+        return result
+
+    def first_on_the_left(maps):
+        eye = torch.eye(maps[0].shape[-1])
+        result = eye.expand(maps[0].shape[0], -1, -1)
+        for block in maps:
+            result = result @ (0.5 * block.mean(1) + 0.5 * eye)
+        return result
+
+    def not_halved(maps):
+        eye = torch.eye(maps[0].shape[-1])
+        result = eye.expand(maps[0].shape[0], -1, -1)
+        for block in maps:
+            result = (block.mean(1) + eye) @ result
+        return result
+
+    def per_head(maps):
+        eye = torch.eye(maps[0].shape[-1])
+        result = eye
+        for block in maps:
+            result = (0.5 * block + 0.5 * eye) @ result
+        return result
+
+    _wrong(attention.check_rollout, raw_product, hint="residual connection")
+    _wrong(attention.check_rollout, first_on_the_left, hint="order is reversed")
+    _wrong(attention.check_rollout, not_halved, hint="rows summing to 2")
+    _wrong(attention.check_rollout, per_head, hint="average the heads")
+
+
+def test_the_occlusion_reading_is_checked_against_the_curve():
+    curve = OcclusionCurve(ks=(2, 8), clean=0.9, top=np.array([0.5, 0.1]),
+                           others=np.array([[0.9, 0.8, 0.85], [0.6, 0.9, 0.7]]),
+                           top_patches=torch.arange(8))
+    right = attention.check_occlusion_reading(curve, 8, 0.1, 0.7, True)
+    assert right.correct and "points at evidence" in right.message, repr(right)
+    wrong = attention.check_occlusion_reading(curve, 8, 0.1, 0.9, True)
+    assert wrong.status == "wrong" and "median" in wrong.hint
+    blind = OcclusionCurve(ks=(2,), clean=0.9, top=np.array([0.7]), others=np.array([[0.6, 0.9]]),
+                           top_patches=torch.arange(2))
+    assert attention.check_occlusion_reading(blind, 2, 0.7, 0.75, False).correct
+    assert "lowest value" in attention.check_occlusion_reading(blind, 2, 0.7, 0.75, True).hint
+    assert attention.check_occlusion_reading(curve, 8, ..., ..., ...).status == "not attempted"
+    assert "not one of" in attention.check_occlusion_reading(curve, 4, 0.1, 0.7, True).message
+
+
 def test_the_mask_reference_agrees_with_pytorch():
     q, k, v, key_mask = attention.MASK_CASES[0].args
     ours, weights = scaled_dot_product(q, k, v, mask=key_mask[:, None, :])
@@ -289,6 +389,23 @@ def test_macro_f1_hints():
         r = np.divide(hits, confusion.sum(1), out=np.zeros_like(hits), where=confusion.sum(1) > 0)
         return 2 * p.mean() * r.mean() / (p.mean() + r.mean())
 
+    def present_classes_only(confusion):  # sklearn's f1_score(average="macro") without labels=
+        present = (confusion.sum(0) + confusion.sum(1)) > 0
+        return float(np.mean([_f1_of(confusion, c) for c in np.flatnonzero(present)]))
+
+    def size_weighted(confusion):
+        return float(np.average([_f1_of(confusion, c) for c in range(len(confusion))],
+                                weights=confusion.sum(1)))
+
+    _wrong(folds.check_macro_f1, present_classes_only, hint="only the classes present",
+           message="class 2 absent")
+    _wrong(folds.check_macro_f1, size_weighted, hint="weighted classes by their size")
     _wrong(folds.check_macro_f1, accuracy, hint="that is accuracy")
     _wrong(folds.check_macro_f1, nan_on_empty_classes, hint="divides 0 by 0", message="got nan")
     _wrong(folds.check_macro_f1, f1_of_averages, hint="F1 per class first")
+
+
+def _f1_of(confusion: np.ndarray, c: int) -> float:
+    """Class ``c``'s F1 from a confusion matrix (rows true), 0 where it is 0/0."""
+    hits, predicted, actual = confusion[c, c], confusion[:, c].sum(), confusion[c].sum()
+    return 0.0 if hits == 0 else 2 * hits / (predicted + actual)

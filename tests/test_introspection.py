@@ -21,6 +21,7 @@ from ast_lab.models.introspection import (  # noqa: E402
     columns_near, filter_smoothness, max_pool_sources, mean_position_similarity, patch_filters,
     token_attention,
 )
+from ast_lab.occlusion import input_around_loudest  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -99,22 +100,22 @@ def test_model_plots_draw_one_panel_per_head_and_block(small):
     plt.close("all")
 
 
-def test_shipped_model_looks_at_the_dog_bark():
-    """The dog clip is one bark in quiet: the last block's [CLS] and [DIST] attention and the
-    max-pooled head should sit mostly on the patches around it (7 of 49 time columns)."""
+def test_shipped_model_reads_the_dog_bark():
+    """The dog clip is one bark in quiet. The shipped model reads one crop of its clip (the
+    stretch around the loudest frame here), and its head max-pools the patch tokens: most of
+    what the head reads should come from the few time columns within 0.25 s of the bark."""
     shipped = load_card()
     model = shipped.models[0]
-    windows = shipped.windows(load_example("dog"))
-    spec = shipped.inputs(windows)[0]  # (n_mels, frames)
-    loudest = int(fbank(windows, shipped.fbank)[0].amax(dim=0).argmax())  # frame of the bark
-    columns = columns_near(model, loudest, 25)  # +-0.25 s
-    by_hand = [j for j in range(49) if j * 10 <= loudest + 25 and j * 10 + 15 >= loudest - 25]
+    window, start, loudest = input_around_loudest(shipped, load_example("dog"))  # (n_mels, frames)
+    bark = loudest - start  # the bark's frame within the window
+    columns = columns_near(model, bark, 25)  # +-0.25 s
+    stride, size = model.cfg.tstride, model.cfg.patch_size
+    t_patches = model.patch_embed.grid_size[1]
+    by_hand = [j for j in range(t_patches)
+               if j * stride <= bark + 25 and j * stride + size - 1 >= bark - 25]
     assert columns == by_hand
-    assert len(columns) <= 8
-    for token in ("cls", "dist"):
-        last = token_attention(model, spec, token)[-1]  # (heads, Fp, Tp)
-        assert last[..., columns].sum() / last.sum() > 0.5, token
-    assert max_pool_sources(model, spec)[:, columns].sum() > 0.8
+    assert len(columns) <= 8 < t_patches
+    assert max_pool_sources(model, window)[:, columns].sum() > 0.8
 
 
 def test_mean_position_similarity_picks_pairs_by_row_and_time_gap():

@@ -4,6 +4,7 @@ long and short recordings, and the model card."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +13,13 @@ import torch
 
 from ast_lab.cli import main
 from ast_lab.examples import example_sounds, load_example
+from ast_lab.data import load_metadata
+from ast_lab.metrics import Results
 from ast_lab.model_card import SHIPPED_CARD, load_card, read_card
 
 MAX_MODEL_BYTES = 5 * 2**20
+REPO = Path(__file__).resolve().parent.parent
+ESC50 = REPO.parent / "shared" / "esc50"
 MAX_SOUND_BYTES = 2 * 2**20
 
 
@@ -41,15 +46,32 @@ def test_shipped_model_is_small_loads_weights_only_and_card_says_what_it_is():
     assert weights.stat().st_size <= MAX_MODEL_BYTES
     state = torch.load(weights, weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
-    assert card["name"] == "esc10-ast-distilled" and card["tested_on"]["fold"] == 1
-    assert card["trained_on"] == {"dataset": "esc10", "folds": "every fold but 1", "clips": 320,
+    assert card["name"] == "esc50-ast" and card["tested_on"]["fold"] == 1
+    assert card["trained_on"] == {"dataset": "esc50", "folds": "every fold but 1", "clips": 1600,
                                   "validation_fraction": 0.0}
+    assert len(card["class_names"]) == 50 and "CC BY-NC" in card["training_data_licence"]
     assert 0 < card["recipe_5fold_accuracy"]["mean"] <= 1 and card["code_commit"]
+    assert card["recipe_5fold_accuracy"]["commit"] == card["code_commit"]  # one run, one commit
 
 
 def test_shipped_model_names_at_least_8_of_the_10_unheard_clips(shipped):
     answers = {s.name: shipped.classify_file(s.path).top(1)[0][0] for s in example_sounds()}
     assert sum(name == top for name, top in answers.items()) >= 8, answers
+
+
+@pytest.mark.skipif(not (ESC50 / "meta" / "esc50.csv").is_file(), reason="needs ../shared/esc50")
+def test_shipped_model_answers_as_its_fold1_run_did_on_the_examples(shipped):
+    """The exported model, scoring the example files from scratch, gives the probabilities the
+    recipe's 5-fold run recorded for the same clips of its test fold 1: export, features,
+    crops and normalisation all survived the trip."""
+    run = Results.load(REPO / "results" / "esc50" / "esc50-ast")
+    fold1 = next(f for f in run.folds if f.test_fold == 1)
+    recorded = dict(zip(fold1.predictions.indices.tolist(), fold1.predictions.probabilities))
+    filenames = load_metadata(ESC50).filenames
+    for sound in example_sounds():
+        expected = recorded[filenames.index(sound.filename)]
+        got = shipped.classify_file(sound.path).probabilities
+        np.testing.assert_allclose(got, expected, atol=2e-3, err_msg=sound.filename)
 
 
 def test_predict_cli_prints_top_k_and_json(capsys):
@@ -107,13 +129,18 @@ def test_long_recordings_are_windowed_short_ones_padded(tmp_path, shipped):
 
 def test_features_match_training_on_a_five_second_clip(shipped):
     """A 5-s clip is scored on exactly the training features: the file cropped to 5 s at
-    16 kHz, FBANK, the card's (mean, std)."""
+    16 kHz, FBANK, the card's (mean, std), and the card's evenly spaced test crops, whose
+    probabilities are averaged (the first crop at frame 0, the last ending at the clip's end)."""
     from ast_lab.features import fbank
 
     sound = example_sounds()[2]
     wave = load_example(sound.name, shipped.fbank.sample_rate)[: shipped.clip_samples]
     (mean, std), model = shipped.norms[0], shipped.models[0]
+    spec = ((fbank(wave[None], shipped.fbank) - mean) / std)[:, None]  # (1, 1, n_mels, frames)
+    width, n = shipped.crop_frames, shipped.test_crops
+    assert width and n > 1  # the shipped recipe scores crops
+    starts = np.linspace(0, spec.shape[-1] - width, n).round().astype(int)
     with torch.no_grad():
-        expected = model(((fbank(wave[None], shipped.fbank) - mean) / std)[:, None]).softmax(1)
+        expected = torch.stack([model(spec[..., s:s + width]).softmax(1)[0] for s in starts])
     got = shipped.classify_file(sound.path).probabilities
-    np.testing.assert_allclose(got, expected[0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(got, expected.mean(0).numpy(), atol=1e-5)

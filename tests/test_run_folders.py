@@ -302,3 +302,12 @@ def test_a_half_written_json_file_is_named(data, run, name):
             cross_validate(CNN, ONE_EPOCH, data, folds=[1, 2], out_dir=run, resume=True,
                            progress=False)
     assert path.read_bytes() == left
+
+
+def test_atomically_written_files_get_ordinary_permissions(tmp_path):
+    """A file written through a temporary is readable by others as any new file is (the
+    temporary's private mode is not kept)."""
+    from ast_lab.atomic_files import current_umask, save_json
+
+    save_json({"a": 1}, tmp_path / "x.json")
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o666 & ~current_umask()

@@ -1,8 +1,9 @@
 """Graders for notebook 03 (``03_attention``): scaled dot-product attention, splitting and
-merging heads, and attention with a padding mask.
+merging heads, attention with a padding mask, attention rollout, and the occlusion experiment.
 
 The references are ``ast_lab.models.attention``'s ``scaled_dot_product`` (with its ``mask``),
-``split_heads`` and ``merge_heads``.
+``split_heads`` and ``merge_heads``, ``ast_lab.models.rollout.attention_rollout``, and an
+``ast_lab.occlusion.OcclusionCurve`` the learner measured.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ast_lab.exercises.grading import Case, Feedback, Mistake, as_array, close, correct, grade
+from ast_lab.exercises.grading import (Case, Feedback, Mistake, as_array, close, correct, grade,
+                                       grade_reading)
 from ast_lab.models.attention import merge_heads, scaled_dot_product, split_heads
+from ast_lab.models.rollout import attention_rollout
+from ast_lab.occlusion import OcclusionCurve
 
 
 def _qkv(label: str, *shape: int, seed: int, scale: float = 1.0) -> Case:
@@ -181,3 +185,87 @@ def check_masked_attention(
                  MASK_MISTAKES,
                  fallback_hint="scores.masked_fill(~key_mask[:, None, :], float('-inf')) before "
                                "the softmax over dim=-1.")
+
+
+# ---------------------------------------------------------------------------- attention rollout
+
+def _maps(label: str, depth: int, batch: int, heads: int, tokens: int, seed: int) -> Case:
+    """``depth`` random attention maps ``(batch, heads, tokens, tokens)``, rows summing to 1."""
+    g = torch.Generator().manual_seed(seed)
+    return Case(label, ([torch.randn(batch, heads, tokens, tokens, generator=g).mul(2).softmax(-1)
+                         for _ in range(depth)],))
+
+
+ROLLOUT_CASES = [
+    _maps("one block of 4 heads over 5 tokens", 1, 1, 4, 5, seed=0),
+    _maps("three blocks, a batch of 2, 4 heads, 6 tokens", 3, 2, 4, 6, seed=1),
+    _maps("two blocks of one head over 3 tokens", 2, 1, 1, 3, seed=2),
+]
+
+
+def _rolled(maps: list[Tensor], residual: bool = True, first_on_left: bool = False,
+            heads=lambda m: m.mean(dim=1), half: bool = True) -> Tensor:
+    """A variant of the rollout: without the residual, multiplied in the wrong order, with
+    another way of combining heads, or with ``A + I`` not halved."""
+    T = maps[0].shape[-1]
+    eye = torch.eye(T)
+    result = eye.expand(maps[0].shape[0], T, T)
+    for block in maps:
+        flow = heads(block)
+        if residual:
+            flow = 0.5 * flow + 0.5 * eye if half else flow + eye
+        result = result @ flow if first_on_left else flow @ result
+    return result
+
+
+ROLLOUT_MISTAKES = [
+    Mistake("you multiplied the raw attention: each block also passes its input on unchanged "
+            "(the residual connection), so use 0.5 A + 0.5 I for each block.",
+            lambda case, expected, got: close(_rolled(case.args[0], residual=False), got)),
+    Mistake("the order is reversed: the first block acts first, so later blocks multiply on the "
+            "left: R = A_L ... A_2 A_1.",
+            lambda case, expected, got: close(_rolled(case.args[0], first_on_left=True), got)),
+    Mistake("A + I has rows summing to 2: halve it (0.5 A + 0.5 I) so that every row of the "
+            "rollout is still a set of weights summing to 1.",
+            lambda case, expected, got: close(_rolled(case.args[0], half=False), got)),
+    Mistake("average the heads (mean over dim=1) before adding the residual.",
+            lambda case, expected, got: as_array(got).ndim == 4),
+]
+
+
+def check_rollout(rollout: Callable[[list[Tensor]], Tensor]) -> Feedback:
+    """Grade ``rollout(maps: depth x (B, nh, T, T)) -> (B, T, T)`` against
+    ``models.rollout.attention_rollout``."""
+    return grade("attention rollout", rollout, attention_rollout, ROLLOUT_CASES, ROLLOUT_MISTAKES,
+                 fallback_hint="start from the identity; for each block, first to last: "
+                               "flow = 0.5 * maps[b].mean(dim=1) + 0.5 * I, then R = flow @ R.")
+
+
+# ---------------------------------------------------------------------------- occlusion
+
+def check_occlusion_reading(curve: OcclusionCurve, k: int, p_top_hidden: float,
+                            p_others_hidden: float, attention_found_the_evidence: bool) -> Feedback:
+    """Check what was read off ``curve`` (``occlusion.occlusion_curve``) at ``k`` patches: the
+    probability with the top ``k`` hidden, the median with ``k`` others hidden, and whether
+    hiding the top ``k`` costs more than every random draw of others does."""
+    if k not in curve.ks:
+        return Feedback("occlusion test", "wrong", f"k = {k} is not one of the curve's {curve.ks}",
+                        "choose k from the table's first column.")
+    row = curve.ks.index(k)
+    top, others = float(curve.top[row]), curve.others[row]
+    found = bool(top < others.min())
+    verdict = ("hiding them costs the class more than any random draw of as many other patches: "
+               "the map points at evidence the model uses." if found else
+               "some random draw of as many other patches costs the class as much or more: on "
+               "this clip, the map is no better a guide to the evidence than chance.")
+    return grade_reading(
+        "occlusion test",
+        {"p_top_hidden": p_top_hidden, "p_others_hidden": p_others_hidden,
+         "attention_found_the_evidence": attention_found_the_evidence},
+        {"p_top_hidden": top, "p_others_hidden": float(np.median(others)),
+         "attention_found_the_evidence": found},
+        {"p_top_hidden": f"the 'top k hidden' column in the row k = {k}.",
+         "p_others_hidden": f"the median in the 'k others hidden' column, row k = {k}.",
+         "attention_found_the_evidence": "True only if the top-k probability is below the "
+                                         "lowest value of the others' range."},
+        conclusion=f"right, at k = {k}: {verdict}", atol=0.0015)

@@ -182,6 +182,17 @@ def _f1_of_means(confusion: np.ndarray) -> float:
     return 2 * p * r / (p + r)
 
 
+def _mean_over_present(confusion: np.ndarray) -> float:
+    """Macro F1 over the classes that have clips or predictions only (sklearn's default)."""
+    present = (confusion.sum(0) + confusion.sum(1)) > 0
+    return float(_per_class(confusion)[2][present].mean())
+
+
+def _size_weighted(confusion: np.ndarray) -> float:
+    """F1 averaged with each class weighted by its clips (sklearn's average="weighted")."""
+    return float(np.average(_per_class(confusion)[2], weights=confusion.sum(1)))
+
+
 F1_MISTAKES = [
     Mistake("a class never predicted (or never present) divides 0 by 0: count its precision, "
             "recall and F1 as 0, as fold_metrics does (sklearn's zero_division=0).",
@@ -190,18 +201,20 @@ F1_MISTAKES = [
             lambda case, expected, got: close(np.trace(case.args[0]) / case.args[0].sum(), got)),
     Mistake("you took the F1 of the averaged precision and recall: compute F1 per class first, "
             "then average.", lambda case, expected, got: close(_f1_of_means(case.args[0]), got)),
+    Mistake("you averaged only the classes present in the fold (sklearn's f1_score does that "
+            "unless given labels=): here, as in fold_metrics, every one of the C classes counts, "
+            "and a class with no clips and no predictions has F1 0.",
+            lambda case, expected, got: close(_mean_over_present(case.args[0]), got)),
     Mistake("you weighted classes by their size (weighted F1): macro F1 gives every class the "
-            "same weight.", lambda case, expected, got: close(
-                np.average(_per_class(case.args[0])[2], weights=case.args[0].sum(1)), got)),
-    Mistake("a class with no clips still counts, with F1 0, in the macro average over all C "
-            "classes (fold_metrics averages over range(num_classes)).",
-            lambda case, expected, got: close(_per_class(case.args[0])[2][case.args[0].sum(1) > 0].mean(), got)),
+            "same weight.", lambda case, expected, got: close(_size_weighted(case.args[0]), got)),
 ]
 
 
 def check_macro_f1(macro_f1: Callable[[np.ndarray], float]) -> Feedback:
     """Grade ``macro_f1(confusion (C, C), rows true, columns predicted) -> float`` against
-    ``fold_metrics(...).f1``."""
+    ``fold_metrics(...).f1``: the plain mean over all C classes of each class's F1, where a
+    0/0 counts as 0, so a class absent from the fold and never predicted counts with F1 0."""
     return grade("macro F1", macro_f1, reference_macro_f1, F1_CASES, F1_MISTAKES,
                  fallback_hint="per class: precision = diagonal / column sum, recall = diagonal "
-                               "/ row sum, F1 = 2PR / (P + R); then the plain mean over classes.")
+                               "/ row sum, F1 = 2PR / (P + R), 0 where it is 0/0; then the "
+                               "plain mean over all C classes.")

@@ -6,6 +6,9 @@ the first difference. Its ``Feedback`` says, in words, which input, what was exp
 came back (shape against shape, or the first differing value), and gives the hint of the first
 ``Mistake`` whose test recognises the answer (e.g. "one frame short"). A stub that still raises
 ``NotImplementedError`` is "not attempted yet": nothing raises, so notebooks run under nbval.
+
+An experiment is checked by ``grade_reading``: what the learner read off a measurement (a
+window length, a probability, a yes or no) against what the measurement shows.
 """
 
 from __future__ import annotations
@@ -177,6 +180,25 @@ def grade_properties(exercise: str, learner: Callable, cases: Sequence[Case],
             if problem is not None:
                 return Feedback(exercise, "wrong", f"on {case.label}: {problem}", check.hint)
     return correct(exercise, len(cases))
+
+
+def grade_reading(exercise: str, answers: dict[str, Any], expected: dict[str, Any],
+                  hints: dict[str, str], conclusion: str, atol: float = 0.0) -> Feedback:
+    """Check what a learner read off an experiment: every value in ``answers`` (by name) must
+    equal ``expected`` (numbers within ``atol``). An answer still ``...`` (or None) means not
+    attempted; the first wrong one is reported with its entry of ``hints``; when all are right
+    the feedback is ``conclusion``, what the reading means."""
+    if any(value is ... or value is None for value in answers.values()):
+        return Feedback(exercise, "not attempted", "not attempted yet: replace each `...` with "
+                        "what you read off the experiment above, and run the cell again.")
+    for name, want in expected.items():
+        have = answers.get(name)
+        same = (have == want if isinstance(want, (bool, str)) or isinstance(have, (bool, str))
+                else close(have, want, rtol=0.0, atol=atol))
+        if not same:
+            return Feedback(exercise, "wrong", f"{name} = {have!r} is not what the experiment "
+                            f"shows", hints.get(name, ""))
+    return Feedback(exercise, "correct", conclusion)
 
 
 def correct(exercise: str, n_cases: int) -> Feedback:

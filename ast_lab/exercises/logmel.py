@@ -1,7 +1,8 @@
-"""Graders for notebook 01 (``01_stft_to_logmel``): frame counts, Hz to mel, one mel triangle.
+"""Graders for notebook 01 (``01_stft_to_logmel``): frame counts, Hz to mel, one mel triangle,
+and the window experiment (a config for any window length; what the experiment shows).
 
 The references are ``ast_lab.features``' own ``num_frames``, ``hz_to_mel`` and
-``triangular_filters``; the hints name the commonest slips.
+``triangular_filters``, and ``ast_lab.resolution``; the hints name the commonest slips.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import numpy as np
 
 from ast_lab import features
 from ast_lab.config import FbankConfig
-from ast_lab.exercises.grading import Case, Feedback, Mistake, as_array, close, differs_by, grade
+from ast_lab.exercises.grading import (Case, Feedback, Mistake, as_array, close, differs_by, grade,
+                                       grade_reading)
+from ast_lab.resolution import WINDOWS_MS, config_for_window, resolution_table
 
 # ---------------------------------------------------------------------------- frame count
 
@@ -176,3 +179,77 @@ def check_triangle(triangular_filter: Callable[[np.ndarray, float, float, float]
                  TRIANGLE_MISTAKES,
                  fallback_hint="rising (f − left)/(centre − left), falling (right − f)/(right − "
                                "centre); the weight is the smaller of the two, and 0 outside.")
+
+
+# ---------------------------------------------------------------------------- the window experiment
+
+def _settings(result):
+    """What a window config decides: ``(win_length, n_fft, hop_length, n_mels)`` in samples and
+    bands; anything but an ``FbankConfig`` is passed on, to be reported as it is."""
+    if not isinstance(result, FbankConfig):
+        return result
+    return result.win_length, result.n_fft, result.hop_length, result.n_mels
+
+
+# (cfg, win_ms)
+WINDOW_CASES = [
+    Case("25 ms at 16 kHz (400 samples)", (FbankConfig(), 25.0)),
+    Case("64 ms at 16 kHz (1,024 samples, exactly a power of two)", (FbankConfig(), 64.0)),
+    Case("100 ms at 16 kHz (1,600 samples)", (FbankConfig(), 100.0)),
+    Case("8 ms at 16 kHz (128 samples)", (FbankConfig(), 8.0)),
+    Case("25 ms at 44.1 kHz with 64 mels", (FbankConfig(sample_rate=44_100, n_mels=64), 25.0)),
+]
+
+
+def _window_reference(cfg: FbankConfig, win_ms: float):
+    return _settings(config_for_window(cfg, win_ms))
+
+
+def _fft_off_by(factor: float) -> Callable:
+    def matches(case: Case, expected, got) -> bool:
+        return got[0] == expected[0] and got[1] == expected[1] * factor
+    return matches
+
+
+WINDOW_MISTAKES = [
+    Mistake("your n_fft is still the old one: a window longer than n_fft is refused (the FFT "
+            "must hold the whole window). Set n_fft as well as win_ms.",
+            lambda case, expected, got: got[1] == case.args[0].n_fft and expected[1] != got[1]),
+    Mistake("n_fft should be a power of two (the FFT is fastest there, and FbankConfig's "
+            "comment asks for one): the smallest power of two >= the window in samples.",
+            lambda case, expected, got: got[1] == expected[0] and expected[0] != expected[1]),
+    Mistake("a window that is already a power of two (1,024 samples) fits an FFT of its own "
+            "size: 1 << (n - 1).bit_length(), not 1 << n.bit_length().", _fft_off_by(2)),
+    Mistake("your n_fft is half what the window needs: it must be >= the window length.",
+            _fft_off_by(0.5)),
+    Mistake("keep the hop and the mel bands as they were: this experiment changes the window "
+            "only.", lambda case, expected, got: tuple(got[:2]) == tuple(expected[:2])),
+]
+
+
+def check_window_config(window_config: Callable[[FbankConfig, float], FbankConfig]) -> Feedback:
+    """Grade ``window_config(cfg, win_ms) -> FbankConfig`` against
+    ``resolution.config_for_window``: the window, an n_fft that holds it, all else unchanged."""
+    def settings(cfg: FbankConfig, win_ms: float):
+        return _settings(window_config(cfg, win_ms))
+
+    return grade("a config for any window", settings, _window_reference, WINDOW_CASES, WINDOW_MISTAKES,
+                 fallback_hint="dataclasses.replace(cfg, win_ms=win_ms, n_fft=...) with n_fft the "
+                               "smallest power of two >= round(win_ms * sample_rate / 1000).")
+
+
+def check_resolution_reading(two_tones_from_ms: float, two_clicks_up_to_ms: float) -> Feedback:
+    """Check the window lengths read off ``resolution_table`` (``WINDOWS_MS``): the shortest
+    window that shows the two tones apart, and the longest that shows the two clicks apart."""
+    rows = resolution_table(config_for_window, FbankConfig(), WINDOWS_MS)
+    tones = min(row.win_ms for row in rows if row.tones_resolved)
+    clicks = max(row.win_ms for row in rows if row.clicks_resolved)
+    return grade_reading(
+        "time against frequency", {"two_tones_from_ms": two_tones_from_ms,
+                                   "two_clicks_up_to_ms": two_clicks_up_to_ms},
+        {"two_tones_from_ms": tones, "two_clicks_up_to_ms": clicks},
+        {"two_tones_from_ms": "the first row, from the top, whose tone column says (two).",
+         "two_clicks_up_to_ms": "the last row, from the top, whose click column says (two)."},
+        conclusion=f"right: the tones need a window of {tones:g} ms or more, the clicks one of "
+                   f"{clicks:g} ms or less, so no window in the list shows both pairs apart. A "
+                   f"window sharp in frequency is blurred in time, and the other way round.")

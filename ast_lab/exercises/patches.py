@@ -1,5 +1,5 @@
-"""Graders for notebook 02 (``02_patch_embedding``): the patch count, patches by ``unfold``, and
-the token sequence with [CLS], [DIST] and positions.
+"""Graders for notebook 02 (``02_patch_embedding``): the patch count, patches by ``unfold``, the
+token sequence with [CLS], [DIST] and positions, and the stride experiment's growth exponent.
 
 The references are ``ast_lab.models.patches.patch_grid`` and ``extract_patches`` and
 ``ast_lab.models.ast.tokens_with_positions`` (what ``AST.embed`` runs).
@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from ast_lab.exercises.grading import Case, Feedback, Mistake, close, grade
+from ast_lab.exercises.grading import Case, Feedback, Mistake, as_array, close, grade
 from ast_lab.models.ast import tokens_with_positions
 from ast_lab.models.patches import extract_patches, patch_grid
 
@@ -174,3 +175,60 @@ def check_tokens(tokens_with_positions_: Callable[[Tensor, Tensor, Tensor, Tenso
                  TOKEN_MISTAKES,
                  fallback_hint="expand cls_token and dist_token to the batch (.expand(B, -1, -1)), "
                                "torch.cat([cls, dist, patches], dim=1), then + pos_embed.")
+
+
+# ---------------------------------------------------------------------------- the stride experiment
+
+def reference_exponent(tokens, seconds) -> float:
+    """The ``a`` of ``seconds ∝ tokens ** a``: the least-squares slope of log seconds on log
+    tokens, over all the measurements."""
+    return float(np.polyfit(np.log(as_array(tokens)), np.log(as_array(seconds)), 1)[0])
+
+
+def _power_law(label: str, exponent: float, noise: float, seed: int) -> Case:
+    rng = np.random.default_rng(seed)
+    tokens = np.array([66, 122, 194, 302, 546, 1214], dtype=float)
+    seconds = 1e-6 * tokens**exponent * np.exp(noise * rng.standard_normal(tokens.size))
+    return Case(label, (tokens, seconds))
+
+
+EXPONENT_CASES = [
+    _power_law("times exactly proportional to the tokens", 1.0, 0.0, 0),
+    _power_law("times growing exactly as the tokens squared", 2.0, 0.0, 1),
+    _power_law("times growing as tokens^1.4, with 10 % measurement noise", 1.4, 0.1, 2),
+]
+
+
+def _two_point(case: Case, expected, got) -> bool:
+    tokens, seconds = (as_array(a) for a in case.args)
+    return close(np.log(seconds[-1] / seconds[0]) / np.log(tokens[-1] / tokens[0]), got)
+
+
+def _slope(x, y) -> float:
+    """The least-squares slope of ``y`` against ``x``."""
+    return float(np.polyfit(as_array(x), as_array(y), 1)[0])
+
+
+EXPONENT_MISTAKES = [
+    Mistake("that is the slope of seconds against tokens (seconds per token), not an exponent: "
+            "fit a line to log(seconds) against log(tokens).",
+            lambda case, expected, got: close(_slope(*case.args), got)),
+    Mistake("the axes are swapped: regress log(seconds) on log(tokens), "
+            "np.polyfit(np.log(tokens), np.log(seconds), 1)[0].",
+            lambda case, expected, got: close(
+                _slope(np.log(as_array(case.args[1])), np.log(as_array(case.args[0]))), got)),
+    Mistake("two points give an exponent, but a noisy one: fit all the measurements at once "
+            "(least squares on the log-log points).", _two_point),
+]
+
+
+def check_growth_exponent(growth_exponent: Callable, tokens=None, seconds=None) -> Feedback:
+    """Grade ``growth_exponent(tokens (n,), seconds (n,)) -> a`` (``seconds ∝ tokens ** a``)
+    against ``reference_exponent``, on made-up power laws and, when given, on the learner's own
+    measurements ``tokens``, ``seconds``."""
+    cases = list(EXPONENT_CASES)
+    if tokens is not None and seconds is not None:
+        cases.append(Case("your own measurements", (np.asarray(tokens), np.asarray(seconds))))
+    return grade("growth exponent", growth_exponent, reference_exponent, cases, EXPONENT_MISTAKES,
+                 fallback_hint="a straight line through the points (log tokens, log seconds): "
+                               "its slope is a. np.polyfit(x, y, 1)[0] is the slope.")

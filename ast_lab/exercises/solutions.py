@@ -7,12 +7,15 @@ runs every solution through its grader).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ast_lab.config import FbankConfig
 
 # ---------------------------------------------------------------------------- notebook 01
 
@@ -36,6 +39,20 @@ def triangular_filter(freqs_hz: np.ndarray, left_hz: float, centre_hz: float, ri
     return np.maximum(0.0, np.minimum(rising, falling))
 
 
+def window_config(cfg: FbankConfig, win_ms: float) -> FbankConfig:
+    """``cfg`` with a ``win_ms`` window and the smallest power-of-two FFT that holds it."""
+    win_length = round(win_ms * cfg.sample_rate / 1000)
+    n_fft = 1
+    while n_fft < win_length:
+        n_fft *= 2
+    return dataclasses.replace(cfg, win_ms=win_ms, n_fft=n_fft)
+
+
+# the window experiment, read off its table (the shortest window showing two tones, the longest
+# showing two clicks)
+TWO_TONES_FROM_MS, TWO_CLICKS_UP_TO_MS = 64.0, 32.0
+
+
 # ---------------------------------------------------------------------------- notebook 02
 
 
@@ -48,6 +65,11 @@ def patches_by_unfold(spec: Tensor, patch_size: int, fstride: int, tstride: int)
     """``(B, n_mels, frames) -> (B, N, patch_size**2)``, frequency-major token order."""
     columns = F.unfold(spec[:, None], kernel_size=patch_size, stride=(fstride, tstride))  # (B, p*p, N)
     return columns.transpose(1, 2)  # (B, N, p*p)
+
+
+def growth_exponent(tokens: np.ndarray, seconds: np.ndarray) -> float:
+    """``a`` in ``seconds ∝ tokens ** a``: the slope of the log-log points, by least squares."""
+    return float(np.polyfit(np.log(tokens), np.log(seconds), 1)[0])
 
 
 def tokens(patches: Tensor, cls_token: Tensor, dist_token: Tensor, pos_embed: Tensor) -> Tensor:
@@ -84,6 +106,16 @@ def masked_attention(q: Tensor, k: Tensor, v: Tensor, key_mask: Tensor) -> tuple
     scores = scores.masked_fill(~key_mask[:, None, :], float("-inf"))
     weights = scores.softmax(dim=-1)
     return weights @ v, weights
+
+
+def rollout(maps: list[Tensor]) -> Tensor:
+    """Attention rollout: ``depth x (B, nh, T, T) -> (B, T, T)``, the first block applied first."""
+    B, _, T, _ = maps[0].shape
+    identity = torch.eye(T)
+    result = identity.expand(B, T, T)
+    for block in maps:
+        result = (0.5 * block.mean(dim=1) + 0.5 * identity) @ result
+    return result
 
 
 # ---------------------------------------------------------------------------- notebook 04

@@ -18,10 +18,11 @@ Reading order, as in the paper's Figure 1 (notebooks 02_patch_embedding and 03_a
 
 Head: ``Linear`` after the final ``norm``. The AST code puts ``LayerNorm + Linear`` *after* timm's
 final norm, so two LayerNorms stand back to back with only the averaging of two tokens between
-them; the second adds ``2 * D`` parameters and little else. With one LayerNorm, the base preset
-(768 wide, 12 blocks, 12 heads, 600 patches, 50 classes) has exactly 85,755,698 parameters, the
-count this project pins in a test. (The AST code's model has 1,536 more, plus 1,538,000 in the two
-1000-class DeiT heads it inherits from timm and never uses.)
+them; the second adds ``2 * D`` parameters and little else (``ASTConfig.head_norm`` adds it, as
+``head_norm``, for the pretrained weights of ``ast_lab.models.pretrained``). With one LayerNorm,
+the base preset (768 wide, 12 blocks, 12 heads, 600 patches, 50 classes) has exactly 85,755,698
+parameters, the count this project pins in a test. (The AST code's model has 1,536 more, plus
+1,538,000 in the two 1000-class DeiT heads it inherits from timm and never uses.)
 """
 
 from __future__ import annotations
@@ -151,8 +152,10 @@ class AST(nn.Module):
             cfg.attn_drop_rate,
             cfg.drop_path_rate,
             cfg.fused_attention,
+            cfg.layer_norm_eps,
         )
-        self.norm = nn.LayerNorm(D)
+        self.norm = nn.LayerNorm(D, eps=cfg.layer_norm_eps)
+        self.head_norm = nn.LayerNorm(D, eps=cfg.head_norm_eps) if cfg.head_norm else None
         self.head = nn.Linear(D, cfg.num_classes)
         self.head_dist = nn.Linear(D, cfg.num_classes) if cfg.pooling == "distilled" else None
         self.init_weights()
@@ -182,7 +185,11 @@ class AST(nn.Module):
         if self.head_dist is not None:
             cls_logits, dist_logits = self.heads(tokens)
             return (cls_logits + dist_logits) / 2  # (B, num_classes), DeiT's inference rule
-        return self.head(pool(tokens, self.cfg.pooling))  # (B, num_classes)
+        return self.head(self.head_input(pool(tokens, self.cfg.pooling)))  # (B, num_classes)
+
+    def head_input(self, pooled: Tensor) -> Tensor:
+        """What a head reads: the pooled token ``(B, D)``, through ``head_norm`` if there is one."""
+        return pooled if self.head_norm is None else self.head_norm(pooled)
 
     def heads(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """``pooling="distilled"``: encoded tokens -> ``(label logits, [DIST] logits)``, each
@@ -194,7 +201,8 @@ class AST(nn.Module):
                 f"{self.cfg.pooling!r}"
             )
         label_input = tokens[:, 0] if self.cfg.label_pooling == "cls" else pool(tokens, "max")
-        return self.head(label_input), self.head_dist(tokens[:, 1])
+        dist_input = tokens[:, 1]
+        return self.head(self.head_input(label_input)), self.head_dist(self.head_input(dist_input))
 
     def forward_heads(self, spec: Tensor) -> tuple[Tensor, Tensor]:
         """Spectrograms -> ``([CLS] logits, [DIST] logits)``; see ``heads``."""

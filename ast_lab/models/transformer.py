@@ -64,7 +64,10 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """One pre-norm encoder block: ``(B, T, dim) -> (B, T, dim)``."""
+    """One pre-norm encoder block: ``(B, T, dim) -> (B, T, dim)``.
+
+    ``norm_eps`` is its LayerNorms' epsilon: torch's 1e-5 by default, 1e-6 in timm's ViT/DeiT.
+    """
 
     def __init__(
         self,
@@ -76,13 +79,14 @@ class Block(nn.Module):
         attn_drop: float = 0.0,
         drop_path: float = 0.0,
         fused_attention: bool = True,
+        norm_eps: float = 1e-5,
     ):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = MultiHeadSelfAttention(
             dim, num_heads, qkv_bias, attn_drop, proj_drop=drop, fused=fused_attention
         )
-        self.norm2 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = MLP(dim, int(dim * mlp_ratio), drop)
         self.drop_path = drop_path_or_identity(drop_path)
 
@@ -113,11 +117,15 @@ class Encoder(nn.Sequential):
         attn_drop: float = 0.0,
         drop_path_rate: float = 0.0,
         fused_attention: bool = True,
+        norm_eps: float = 1e-5,
     ):
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # 0 ... rate
         super().__init__(
             *(
-                Block(dim, num_heads, mlp_ratio, qkv_bias, drop, attn_drop, rate, fused_attention)
+                Block(
+                    dim, num_heads, mlp_ratio, qkv_bias, drop, attn_drop, rate, fused_attention,
+                    norm_eps,
+                )
                 for rate in rates
             )
         )
