@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import torch
 
-from .atomic_files import save_json
+from .atomic_files import load_json, save_json
 from .checkpoint import load_checkpoint, save_checkpoint
 from .classifier import Classifier
 from .config import FbankConfig, TrainConfig
@@ -83,8 +83,8 @@ def recipe_differences(saved: Results, recipe: Recipe) -> list[str]:
     recorded = {"train": (TrainConfig, saved.configs["train"]),
                 "fbank": (FbankConfig, saved.configs["fbank"]),
                 "model": (MODELS[kind][1], saved.configs["model"])}
-    found = json.loads(json.dumps({
-        part: dataclasses.asdict(config_from_dict(cls, fields)) for part, (cls, fields) in recorded.items()}))
+    found = json.loads(json.dumps({part: dataclasses.asdict(config_from_dict(cls, fields))
+                                   for part, (cls, fields) in recorded.items()}))
     found["train"]["device"] = None
     return [f"{part}.{k} (run {found[part].get(k)!r}, recipe {v!r})"
             for part, fields in expected.items() for k, v in fields.items()
@@ -177,11 +177,12 @@ def _five_fold(results_dir: Optional[str | Path]) -> Optional[dict[str, Any]]:
 
 
 def read_card(card_path: str | Path = SHIPPED_CARD) -> dict[str, Any]:
-    """The card's JSON; FileNotFoundError naming it when missing."""
+    """The card's JSON; FileNotFoundError naming it when missing, ValueError naming it when
+    damaged."""
     card_path = Path(card_path)
     if not card_path.is_file():
         raise FileNotFoundError(f"model card not found: {card_path}")
-    return json.loads(card_path.read_text())
+    return load_json(card_path, "export the model again (make model rebuilds the shipped one)")
 
 
 def load_card(card_path: str | Path = SHIPPED_CARD) -> Classifier:

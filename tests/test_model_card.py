@@ -68,3 +68,12 @@ def test_export_refuses_a_run_of_another_recipe(crop_run, tmp_path, capsys):
     code = main(["export", "--run", str(run), "--fold", "1", "--recipe", RECIPE,
                  "--out", str(tmp_path)])
     assert code == 1 and "was not trained by recipe esc50-ast" in capsys.readouterr().err
+
+
+def test_a_damaged_card_is_named(tmp_path):
+    from ast_lab.model_card import read_card
+
+    card = tmp_path / "x.json"
+    card.write_text('{"name": "esc50-ast", ')
+    with pytest.raises(ValueError, match=r"x\.json is damaged .*export the model again"):
+        read_card(card)
