@@ -354,6 +354,15 @@ def test_normalize_modes():
         fx.normalize(spec, FbankConfig(normalize="dataset", dataset_mean=0.0, dataset_std=0.0))
 
 
+def test_checkpoint_normalize_divides_by_twice_the_std():
+    # AudioSet's statistics as the AST authors ship them: the mean maps to 0, mean + 2 std to 1
+    spec = torch.tensor([[[-4.2677393, -4.2677393 + 2 * 4.5689974, -4.2677393 - 4.5689974]]])
+    scaled = fx.checkpoint_normalize(spec, mean=-4.2677393, std=4.5689974)
+    torch.testing.assert_close(scaled, torch.tensor([[[0.0, 1.0, -0.5]]]))
+    with pytest.raises(ValueError, match="std must be positive"):
+        fx.checkpoint_normalize(spec, mean=0.0, std=0.0)
+
+
 def test_dataset_stats_matches_numpy_over_uneven_chunks():
     rng = np.random.default_rng(1)
     chunks = [rng.normal(1e4, 3.0, size=(n, 8, 10)).astype(np.float32) for n in (1, 5, 2, 9)]

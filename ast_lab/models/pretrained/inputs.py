@@ -19,6 +19,7 @@ import torch
 
 from ...config import FbankConfig
 from ...features import fbank
+from ...features.normalization import CHECKPOINT_STD_SCALE, checkpoint_normalize
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,11 @@ class CheckpointInputs:
     def norm(self) -> tuple[float, float]:
         """``(mean, 2 * std)``: what ``ast_lab.classifier.Classifier.norms`` subtracts and
         divides by."""
-        return self.mean, 2 * self.std
+        return self.mean, CHECKPOINT_STD_SCALE * self.std
 
     def normalise(self, spec: torch.Tensor) -> torch.Tensor:
         """Log-mels ``(..., n_mels, frames)`` -> ``(x - mean) / (2 * std)``, same shape."""
-        mean, scale = self.norm
-        return (spec - mean) / scale
+        return checkpoint_normalize(spec, self.mean, self.std)
 
     def features(self, waveforms: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Waveforms ``(batch, samples)`` in [-1, 1] at ``fbank.sample_rate`` -> the model's
