@@ -34,10 +34,12 @@ from .data import FeatureSet, load_dataset  # noqa: E402
 from .errors import run_command  # noqa: E402
 from .metrics import Results  # noqa: E402
 from .models import build_model, trace_shapes  # noqa: E402
+from .models.pretrained import checkpoint_format  # noqa: E402
 from .plotting import plot_spectrogram_grid  # noqa: E402
 from .predict import add_export_parser, add_predict_parser  # noqa: E402
 from .recipes import (  # noqa: E402
-    RECIPES, Recipe, RunFinished, get_recipe, load_recipe_data, run_with_teacher,
+    RECIPES, Recipe, RunFinished, check_init_given, get_recipe, load_recipe_data,
+    run_with_teacher,
 )
 from .setting_checks import check_device, check_ranges  # noqa: E402
 from .training import (  # noqa: E402
@@ -82,6 +84,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder (default: runs/<data>-<model>, or runs/<data>/<recipe>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out; finished folds are kept")
+    parser.add_argument("--init", type=Path, metavar="PATH",
+                        help="start every fold's AST from pretrained weights: an ImageNet DeiT "
+                        "(timm's names, .pth/.safetensors), the AST authors' .pth or a Hugging "
+                        "Face ASTForAudioClassification folder; the model must have its sizes")
     parser.add_argument("--no-progress", action="store_true", help="print no progress")
     parser.add_argument("--debug", action="store_true",
                         help="print the model's shape trace, save feature plots of the first "
@@ -130,7 +136,7 @@ def train_model(args: argparse.Namespace, world: World = World()) -> tuple[Resul
         debug_view(model_cfg, data, out / "debug")
     results = cross_validate(model_cfg, train_cfg, data, folds=args.folds, out_dir=out,
                              resume=args.resume, progress=not args.no_progress,
-                             parallel=args.parallel)
+                             parallel=args.parallel, init=args.init)
     return results, out
 
 
@@ -148,10 +154,12 @@ def check_train_args(
     args: argparse.Namespace, model_cfg: ModelConfig, train_cfg: TrainConfig
 ) -> None:
     """ValueError, before any data is loaded, for a ``--device`` this machine lacks, numbers
-    no run can use, or an ``--out`` that is a file."""
+    no run can use, an ``--out`` that is a file, or an ``--init`` that is no checkpoint."""
     check_device(args.device)
     check_ranges(model_cfg, train_cfg)
     check_out_folder(args.out)
+    if args.init is not None:
+        checkpoint_format(args.init)  # one line naming the path when it is none of the formats
 
 
 def recipes_from_args(args: argparse.Namespace) -> tuple[Recipe, Optional[Recipe]]:
@@ -166,6 +174,7 @@ def recipes_from_args(args: argparse.Namespace) -> tuple[Recipe, Optional[Recipe
     if recipe.teacher is not None:
         teacher = get_recipe(recipe.teacher).with_overrides(epochs=args.epochs,
                                                             device=args.device)
+    check_init_given(recipe, args.init)
     check_train_args(args, recipe.model, recipe.train)
     return recipe, teacher
 
@@ -188,7 +197,8 @@ def train_recipe(
         debug_view(recipe.model, data, out / "debug")
     results = run_with_teacher(recipe, data, out, folds=args.folds, resume=args.resume,
                                progress=not args.no_progress, teacher_recipe=teacher,
-                               on_finished=on_finished, parallel=args.parallel)
+                               on_finished=on_finished, parallel=args.parallel,
+                               init=args.init)
     return results, out
 
 

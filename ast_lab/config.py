@@ -247,3 +247,13 @@ class TrainConfig:
     precision: Literal["auto", "bf16", "float32"] = "auto"  # forward passes under autocast:
     # "auto" = bf16 on CUDA, float32 elsewhere; "bf16" on the CPU too (AVX-512 BF16 cores run
     # the ESC-50 CNN's step in 0.42 of float32's time; benchmarks/results/recipe_speed.json)
+    # The AST authors' fine-tuning (``ast_lab.recipes_pretrained``); defaults: this project's.
+    optimizer: Literal["adamw", "adam"] = "adamw"  # AdamW, weight decay decoupled and on matrices
+    # only (DeiT, minGPT); "adam": the AST code's torch.optim.Adam, weight decay an L2 term on
+    # every tensor (at their 5e-7 the two differ by nothing measurable)
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decays: torch's defaults; the AST
+    # code's 0.95 averages the gradient over fewer steps
+    norm_stats: Optional[tuple[float, float]] = None  # fixed (mean, std) of the features, e.g.
+    # those a checkpoint was trained with (the AST code's, per dataset); None = the training folds'
+    norm_scale: float = 1.0  # inputs are (x - mean) / (norm_scale * std): the AST code divides
+    # by 2 std, which puts most values within [-1, 1]

@@ -1,6 +1,6 @@
 """Named training recipes: model, features, optimisation and augmentation that go together.
 
-Three recipes, each in four variants:
+Three recipes trained from random weights, each in four variants:
 
 ===================  ==========================================================================
 ``cnn``              the CNN baseline
@@ -12,12 +12,14 @@ The plain names are for short clips (1 s, 64 mel bands; tuned on the spoken digi
 ``../shared/fsdd``); the ``esc10-`` and ``esc50-`` variants are for 5-s environmental sound at
 64 mel bands, sized so that a 5-fold run fits on 2 CPU cores (ESC-50's in 90 minutes); the
 ``esc50-gpu-`` variants use the AST paper's features (Kaldi-style FBANK, 128 bands, 512
-frames) and bigger models, sized for a GPU. Every recipe works on any dataset in the ESC-50
-layout: the number of classes comes from the data.
+frames) and bigger models, sized for a GPU. Two more, ``esc50-ast-imagenet`` and
+``esc50-ast-audioset``, fine-tune pretrained weights as the AST paper does
+(``ast_lab.recipes_pretrained``; ``Recipe`` itself is in ``ast_lab.recipe``). Every recipe
+works on any dataset in the ESC-50 layout: the number of classes comes from the data.
 
 Regularisation for small data: circular time shift, label smoothing and weight decay in every
-recipe; SpecAugment, mixup, random crops and stochastic depth where they helped on validation
-folds. No validation split is held out (``val_fraction=0``): with a few thousand clips every one
+recipe trained from random weights; SpecAugment, mixup, random crops and stochastic depth
+where they helped on validation folds. No validation split is held out (``val_fraction=0``): with a few thousand clips every one
 is needed for training, so each recipe runs a fixed schedule and tests its last weights
 (``selection="last"``), chosen without ever looking at a test fold.
 """
@@ -25,53 +27,20 @@ is needed for training, so each recipe runs a fixed schedule and tests its last 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
-from .config import ASTConfig, CNNConfig, DataConfig, FbankConfig, TrainConfig, replace_settings
+from .config import ASTConfig, CNNConfig, FbankConfig, TrainConfig
 from .data import FeatureSet, load_dataset
 from .metrics import Results
-from .training import ModelConfig, cross_validate, current_world
+from .recipe import SETTABLE, Recipe
+from .recipes_pretrained import pretrained_recipes
+from .training import cross_validate, current_world
 
-
-@dataclass(frozen=True)
-class Recipe:
-    """Everything a k-fold run needs besides the data's location."""
-
-    name: str
-    summary: str  # one line, for --help and the README
-    model: ModelConfig
-    train: TrainConfig
-    fbank: FbankConfig
-    clip_seconds: float  # every clip padded or cropped to this length
-    val_fraction: float = 0.0  # share of the training folds held out for early stopping
-    teacher: Optional[str] = None  # the recipe whose models teach this one's [DIST] token
-
-    def data_config(
-        self, source: str, root: Optional[str] = None, *, esc10: bool = False
-    ) -> DataConfig:
-        """The ``DataConfig`` for running this recipe on ``source`` (esc50, folder, synthetic);
-        ``esc10`` keeps ESC-50's 10-class subset."""
-        return DataConfig(source=source, root=root, clip_seconds=self.clip_seconds,
-                          val_fraction=self.val_fraction, esc10=esc10)
-
-    def with_overrides(
-        self, *, epochs: Optional[int] = None, device: Optional[str] = None
-    ) -> "Recipe":
-        """The recipe with a shorter (or longer) schedule or another device, e.g. for a smoke
-        run; everything else stays as named."""
-        changes = {k: v for k, v in (("epochs", epochs), ("device", device)) if v is not None}
-        return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
-
-    def with_settings(self, settings: dict[str, Any]) -> "Recipe":
-        """The recipe with fields of its configs replaced, keyed ``"<part>.<field>"`` where
-        part is ``train``, ``model`` or ``fbank`` (e.g. ``{"train.mixup_alpha": 0.3}``): the
-        variants a tuning run compares. ValueError names an unknown part or field."""
-        return replace_settings(self, settings, SETTABLE)
-
-
-SETTABLE = ("train", "model", "fbank")  # the configs ``Recipe.with_settings`` can change
+__all__ = [
+    "RECIPES", "SETTABLE", "Recipe", "RunFinished", "check_init_given", "finished_run",
+    "get_recipe", "load_recipe_data", "run_recipe", "run_with_teacher",
+]
 
 
 # ------------------------------------------------------------------------ short clips (FSDD)
@@ -196,6 +165,7 @@ def _recipes() -> dict[str, Recipe]:
                dataclasses.replace(GPU_AST, pooling="distilled"),
                dataclasses.replace(GPU_TRAIN, epochs=100, lr=5e-4, **distill),
                teacher="esc50-gpu-cnn", **gpu),
+        *pretrained_recipes(),
     )}
 
 
@@ -228,18 +198,29 @@ def run_recipe(
     resume: bool = False,
     progress: bool = True,
     parallel: str = "folds",
+    init: Optional[str | Path] = None,
 ) -> Results:
     """k-fold cross-validation of ``recipe`` on ``data`` into ``out_dir`` (checkpoints per fold,
     ``results.json``/``.csv`` and plots). A recipe with a teacher needs ``teacher_run``: the
-    folder of the teacher recipe's finished run on the same data and folds."""
+    folder of the teacher recipe's finished run on the same data and folds. ``init``: the
+    pretrained checkpoint every fold starts from (``training.pretrained_init``), which a
+    recipe with ``needs_init`` cannot do without."""
     if recipe.teacher is not None and teacher_run is None:
         raise ValueError(
             f"recipe {recipe.name!r} learns from the {recipe.teacher!r} recipe's models: run "
             f"that first and pass its folder as teacher_run"
         )
+    check_init_given(recipe, init)
     return cross_validate(recipe.model, recipe.train, data, folds=folds, out_dir=out_dir,
                           resume=resume, progress=progress, teacher_run=teacher_run,
-                          parallel=parallel)
+                          parallel=parallel, init=init)
+
+
+def check_init_given(recipe: Recipe, init: Optional[str | Path]) -> None:
+    """ValueError naming the recipe and the checkpoint it needs when ``init`` is missing."""
+    if recipe.needs_init is not None and init is None:
+        raise ValueError(f"recipe {recipe.name!r} fine-tunes pretrained weights: pass --init "
+                         f"with {recipe.needs_init}")
 
 
 RunFinished = Callable[[Recipe, Results, Path, FeatureSet], None]  # (recipe, results,
@@ -258,6 +239,7 @@ def run_with_teacher(
     teacher_dir: Optional[str | Path] = None,
     on_finished: Optional[RunFinished] = None,
     parallel: str = "folds",
+    init: Optional[str | Path] = None,
 ) -> Results:
     """Cross-validate ``recipe`` into ``run_dir``, first training its teacher into
     ``teacher_dir`` (default: ``<run_dir's parent>/<teacher name>``) when that folder holds no
@@ -267,7 +249,8 @@ def run_with_teacher(
     student's overrides (e.g. the epochs of a smoke run) to train both alike.
     ``on_finished(recipe, results, run_dir, data)`` is called after each finished run, the
     teacher's included (``benchmarks/kfold.py`` records rows with it), on rank 0 only under
-    torchrun. ``parallel``: as for ``cross_validate``.
+    torchrun. ``parallel``: as for ``cross_validate``; ``init``: as for ``run_recipe`` (the
+    student's: a teacher trains from random weights).
     """
     run_dir = Path(run_dir)
     teacher_run = None
@@ -278,8 +261,9 @@ def run_with_teacher(
             print(f"training the teacher first: recipe {teacher.name!r} -> {teacher_run}")
             run_with_teacher(teacher, data, teacher_run, folds=folds, resume=resume,
                              progress=progress, on_finished=on_finished, parallel=parallel)
+    check_init_given(recipe, init)  # before any teacher trains
     results = run_recipe(recipe, data, run_dir, folds=folds, teacher_run=teacher_run,
-                         resume=resume, progress=progress, parallel=parallel)
+                         resume=resume, progress=progress, parallel=parallel, init=init)
     if on_finished is not None and current_world().is_main:
         on_finished(recipe, results, run_dir, data)
     return results

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def test_every_recipe_has_esc10_esc50_and_gpu_variants_and_each_teacher_exists():
     short = [name for name in RECIPES if not name.startswith(("esc10-", "esc50-"))]
     assert sorted(short) == ["ast", "ast-distilled", "cnn"]
-    assert len(RECIPES) == 12
+    assert len(RECIPES) == 14  # and the two fine-tuning recipes (test_recipes_pretrained)
     for name in short:
         assert {f"esc10-{name}", f"esc50-{name}", f"esc50-gpu-{name}"} <= set(RECIPES)
     for recipe in RECIPES.values():
@@ -95,7 +95,8 @@ def test_unknown_recipes_are_named_in_the_error_and_overrides_touch_only_what_is
         "ast").train
 
 
-@pytest.mark.parametrize("name", sorted(RECIPES))
+# esc50-ast-audioset has esc50-ast-imagenet's model and input (a base AST at 128 x 512)
+@pytest.mark.parametrize("name", sorted(set(RECIPES) - {"esc50-ast-audioset"}))
 def test_one_training_step_at_the_recipes_input_size(name):
     recipe = get_recipe(name)
     n_mels, frames = recipe.fbank.n_mels, frames_for_seconds(recipe.clip_seconds, recipe.fbank)

@@ -165,7 +165,7 @@ def test_two_fold_run_writes_results_plots_and_checkpoints(reference):
     assert not list(out.rglob("*.tmp"))  # atomic writes left no temporaries
     saved = json.loads((out / "results.json").read_text())
     assert saved["configs"]["model"]["num_classes"] == 12
-    assert saved["configs"]["train"] == dataclasses.asdict(FAST)
+    assert saved["configs"]["train"] == json.loads(json.dumps(dataclasses.asdict(FAST)))  # as saved
     assert saved["configs"]["fbank"]["n_mels"] == 32
     assert saved["configs"]["data"]["source"] == "synthetic"
     assert [f["test_fold"] for f in saved["folds"]] == [1, 2]

@@ -6,9 +6,11 @@ spectrograms. One fold, in order:
 
 1. split: the test fold is held out; a stratified validation share, grouped by recording, is
    carved out of the other folds (``data.fold_split``);
-2. normalise with the mean/std of the *training* clips only (``data.train_stats``);
-3. train with AdamW, a warm-up then cosine (per step) or step-decay (per epoch) schedule,
-   label smoothing, gradient clipping, time shift, mixup and SpecAugment, optionally with a
+2. normalise with the mean/std of the *training* clips only (``data.train_stats``), or with
+   the fixed statistics a checkpoint was trained with (``TrainConfig.norm_stats``);
+3. start from random weights or a pretrained checkpoint (``--init``: ``pretrained_init``);
+   train with AdamW (or the AST code's Adam), a warm-up then cosine (per step) or step-decay
+   (per epoch) schedule, label smoothing, gradient clipping, time shift, mixup and SpecAugment, optionally with a
    teacher's predictions on the AST's [DIST] token (``ast_lab.distill``); after each epoch
    score the validation split, keep the best weights, stop when it has not improved for
    ``patience`` epochs (or, with ``selection="last"``, run the whole schedule and keep the
@@ -27,7 +29,7 @@ with ``DistributedDataParallel`` (``distributed``).
 One module per concept, each using only those above it:
 
     distributed       torchrun: rank, device, fold shares, DDP, gathering results
-    optimizer         AdamW and the learning-rate schedule (``lr_factor``)
+    optimizer         AdamW or Adam, and the learning-rate schedule (``lr_factor``)
     data_identity     what data a run trained on: a fingerprint of its clips and audio
     configs           model kind, config fitted to the data, device, ``check_train_config``
     epoch             bf16 autocast, one batch's objective, one training epoch
@@ -36,6 +38,7 @@ One module per concept, each using only those above it:
     run_lock          one run at a time in a folder: ``run.lock``, stale locks taken over
     run_folder        a folder belongs to one run: its lock, the same settings in every fold
     teacher           distillation: ``check_distillation``, ``load_teacher``
+    pretrained_init   a fold's start from a checkpoint: the config checked, the weights loaded
     fold_setup        a fold before training: split, labels, normalisation, run settings
     fold_state        a fold's training state: kept weights, early stopping, resuming
     fold              ``train_fold``: one fold, trained, checkpointed and tested

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import torch
 
@@ -14,7 +14,7 @@ from ..distill import DISTILLATIONS
 from ..models import MODELS
 from ..precision import PRECISIONS
 from .data_identity import data_fingerprint
-from .optimizer import SCHEDULES
+from .optimizer import OPTIMIZERS, SCHEDULES
 
 ModelConfig = Union[ASTConfig, CNNConfig]
 SELECTIONS = ("best_val", "last")
@@ -59,6 +59,14 @@ def check_train_config(cfg: TrainConfig) -> None:
     ]
     if cfg.schedule not in SCHEDULES:
         problems.append(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
+    if cfg.optimizer not in OPTIMIZERS:
+        problems.append(f"unknown optimizer {cfg.optimizer!r}; choose one of {OPTIMIZERS}")
+    if len(cfg.betas) != 2 or not all(0 <= b < 1 for b in cfg.betas):
+        problems.append(f"betas must be two numbers in [0, 1), got {cfg.betas}")
+    if cfg.norm_stats is not None and (len(cfg.norm_stats) != 2 or not cfg.norm_stats[1] > 0):
+        problems.append(f"norm_stats must be (mean, std) with std > 0, got {cfg.norm_stats}")
+    if not cfg.norm_scale > 0:
+        problems.append(f"norm_scale must be > 0, got {cfg.norm_scale}")
     if cfg.selection not in SELECTIONS:
         problems.append(f"unknown selection {cfg.selection!r}; choose one of {SELECTIONS}")
     if cfg.distillation not in DISTILLATIONS:
@@ -82,11 +90,12 @@ def check_train_config(cfg: TrainConfig) -> None:
 
 
 def run_configs(
-    model_cfg: ModelConfig, train_cfg: TrainConfig, data: FeatureSet
-) -> dict[str, dict[str, Any]]:
+    model_cfg: ModelConfig, train_cfg: TrainConfig, data: FeatureSet, init: Optional[Path] = None
+) -> dict[str, Any]:
     """The configs a result depends on, as plain dicts: model (fitted to the data), train,
     the feature set's fbank and data configs (its root absolute: where the run found the
-    data, whatever the current directory), and the data's fingerprint (``data_identity``)."""
+    data, whatever the current directory), the data's fingerprint (``data_identity``) and the
+    pretrained checkpoint every fold started from (absolute; None: random weights)."""
     return {
         "model": dataclasses.asdict(fit_to_data(model_cfg, data, train_cfg.crop_frames)),
         "train": dataclasses.asdict(train_cfg),
@@ -94,6 +103,7 @@ def run_configs(
         "data": {**dataclasses.asdict(data.data_cfg),
                  "root": str(Path(data.metadata.root).resolve())},
         "data_fingerprint": data_fingerprint(data),
+        "init": None if init is None else str(init.resolve()),
     }
 
 

@@ -10,10 +10,10 @@ from typing import Iterable, Optional
 from ..config import TrainConfig
 from ..data import FeatureSet
 from ..metrics import Results
-from .configs import ModelConfig, fit_to_data, model_kind, run_configs
+from .configs import ModelConfig, model_kind, run_configs
 from .distributed import barrier, current_world, fold_share, gather
 from .fold import Callback, train_fold
-from .fold_setup import run_settings
+from .fold_setup import fitted_config, run_settings
 from .run_folder import claimed_run_folder, earlier_folds
 
 
@@ -30,6 +30,7 @@ def cross_validate(
     shuffle_train_labels: bool = False,
     teacher_run: Optional[str | Path] = None,
     parallel: str = "folds",
+    init: Optional[str | Path] = None,
 ) -> Results:
     """``train_fold`` for each test fold (default: all of ``data.fold_ids``), aggregated.
 
@@ -43,7 +44,9 @@ def cross_validate(
     beside it. Test folds that the data lacks, or that repeat, are refused.
     The shuffled-label control (``shuffle_train_labels=True``) should stay near chance; give
     it its own ``out_dir``. ``teacher_run``: the finished run whose fold-``k`` model teaches
-    fold ``k`` (distillation). Other arguments as for ``train_fold``.
+    fold ``k`` (distillation). ``init``: the pretrained checkpoint every fold starts from
+    (``train_fold``); the model config is checked against it first. Other arguments as for
+    ``train_fold``.
 
     Under torchrun (``training.distributed``), ``parallel="folds"`` shares the test folds out
     among the ranks and gathers their results; ``"data"`` trains each fold on all ranks. Either
@@ -53,10 +56,12 @@ def cross_validate(
     world = current_world()
     out = None if out_dir is None else Path(out_dir)
     teacher_path = None if teacher_run is None else Path(teacher_run)
+    init_path = None if init is None else Path(init)
+    model_cfg = fitted_config(model_cfg, train_cfg, data, init_path)  # checked before training
     claim = contextlib.nullcontext()
     if out is not None:
-        fitted = fit_to_data(model_cfg, data, train_cfg.crop_frames)
-        settings = run_settings(fitted, train_cfg, data, shuffle_train_labels, teacher_path)
+        settings = run_settings(model_cfg, train_cfg, data, shuffle_train_labels, teacher_path,
+                                init_path)
         claim = claimed_run_folder(out, settings, resume, world)
     with claim:
         earlier = [] if out is None else earlier_folds(out, model_kind(model_cfg), fold_ids)
@@ -68,7 +73,7 @@ def cross_validate(
             train_fold(model_cfg, train_cfg, data, k, out_dir=out, resume=resume,
                        progress=progress, callback=callback,
                        shuffle_train_labels=shuffle_train_labels, teacher_run=teacher_path,
-                       parallel=parallel)
+                       parallel=parallel, init=init_path)
             for k in mine
         ]
         if parallel == "folds":  # every rank's folds, in the order asked for
@@ -79,7 +84,7 @@ def cross_validate(
             folds=fold_results + earlier,
             class_names=list(data.class_names),
             class_targets=list(data.metadata.class_targets),
-            configs=run_configs(model_cfg, train_cfg, data),
+            configs=run_configs(model_cfg, train_cfg, data, init_path),
             shuffled_labels=shuffle_train_labels,
             seconds=sum(f.seconds for f in fold_results + earlier),
         )

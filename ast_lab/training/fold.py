@@ -26,6 +26,7 @@ from .evaluation import predict, predict_logits, score
 from .fold_setup import FoldSetup, fold_clips, setup_fold
 from .fold_state import HISTORY_KEYS, FoldState
 from .optimizer import lr_factor, make_optimizer
+from .pretrained_init import pretrained_model
 from .run_folder import check_fold_settings, check_out_folder
 from .saved_runs import FOLD_RESULT, LAST, fold_dir, read_fold_result
 from .teacher import load_teacher
@@ -60,6 +61,7 @@ def train_fold(
     shuffle_train_labels: bool = False,
     teacher_run: Optional[str | Path] = None,
     parallel: str = "folds",
+    init: Optional[str | Path] = None,
 ) -> FoldResult:
     """Train on every fold but ``test_fold``, early-stop on validation (or run the whole
     schedule), test once.
@@ -85,6 +87,9 @@ def train_fold(
             alone writes the files, every rank returns the same result); "folds" (the
             default, and the only mode of one process) trains it in this process alone.
             ``callback`` is called on every rank.
+        init: a pretrained checkpoint the AST starts from instead of random weights (an
+            ImageNet DeiT, the AST authors' or a Hugging Face folder; ``pretrained_init``),
+            with a new head for the data's classes; recorded in the run's settings.
 
     The validation split follows ``data.data_cfg`` (its ``val_fraction`` and ``seed``).
     """
@@ -93,7 +98,9 @@ def train_fold(
         raise ValueError(f"parallel must be one of {PARALLEL_MODES}, got {parallel!r}")
     world = current_world() if parallel == "data" else World()  # the ranks training this fold
     teacher_path = None if teacher_run is None else Path(teacher_run)
-    setup = setup_fold(model_cfg, train_cfg, data, test_fold, shuffle_train_labels, teacher_path)
+    init_path = None if init is None else Path(init)
+    setup = setup_fold(model_cfg, train_cfg, data, test_fold, shuffle_train_labels, teacher_path,
+                       init_path)
     directory = fold_dir(out_dir, setup.kind, test_fold) if out_dir is not None else None
     if directory is not None:
         check_out_folder(Path(out_dir))
@@ -106,7 +113,8 @@ def train_fold(
 
     device = rank_device(resolve_device(train_cfg.device), current_world())
     seed_everything(train_cfg.seed)
-    model = build_model(setup.kind, setup.model_cfg).to(device)
+    model = (build_model(setup.kind, setup.model_cfg) if init_path is None
+             else pretrained_model(setup.model_cfg, init_path)).to(device)
     trainer = model  # what the batches go through
     if world.distributed:
         model, trainer = data_parallel(model, device)

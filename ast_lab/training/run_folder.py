@@ -13,16 +13,20 @@ finished folds of the same run that are not trained again stay part of it
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from ..checkpoint import load_checkpoint
+from ..config import TrainConfig
 from ..metrics import FoldResult
 from .distributed import World, from_main
 from .run_lock import run_lock
 from .saved_runs import BEST, FOLD_RESULT, LAST, fold_dirs, read_fold_result
 
 MAX_NAMED = 5  # differing settings (or classes) named in a message before "and N more"
+TRAIN_DEFAULTS = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))  # as runs record them
 
 
 def check_out_folder(out_dir: Path) -> None:
@@ -47,12 +51,15 @@ def saved_settings(directory: Path) -> Optional[dict[str, Any]]:
 def setting_changes(saved: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """Each of ``expected``'s settings that ``saved`` has otherwise, as "name old -> new" (or
     "name (inner changes)" for a group). A data fingerprint missing from a run saved before
-    fingerprints existed is not a difference."""
+    fingerprints existed is not a difference, nor is a train setting added since, at its
+    default."""
     changes = []
     for key, new in expected.items():
         old = saved.get(key)
         if key == "data" and isinstance(old, dict) and "fingerprint" not in old:
             new = {k: v for k, v in new.items() if k != "fingerprint"}
+        if key == "train_config" and isinstance(old, dict):
+            new = {k: v for k, v in new.items() if k in old or v != TRAIN_DEFAULTS.get(k)}
         if old != new:
             changes.append(_change(key, old, new))
     return changes
