@@ -8,10 +8,12 @@
     attention  notebook 03: scaled dot-product attention, splitting/merging heads, a padding
                mask, attention rollout; the occlusion experiment (what its table shows)
     folds      notebook 04: a fold split without leaking recordings, macro F1
+    pretraining  notebook 05: DeiT's RGB filters summed into one, a position grid fitted (one
+               axis cut from its middle or stretched, then the whole grid with its prefix rows)
     solutions  worked solutions, out of the learner's way (the tests run them through the graders)
 
 Every grader compares with the package's own implementation (``ast_lab.features``,
-``ast_lab.models``, ``ast_lab.data.splits``, ``ast_lab.metrics``, ``ast_lab.resolution``),
-never with a copy of it; an experiment's reading is checked against the measurement itself
-(``grading.grade_reading``).
+``ast_lab.models``, ``ast_lab.models.pretrained``, ``ast_lab.data.splits``, ``ast_lab.metrics``,
+``ast_lab.resolution``), never with a copy of it; an experiment's reading is checked against the
+measurement itself (``grading.grade_reading``).
 """

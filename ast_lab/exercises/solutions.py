@@ -145,3 +145,30 @@ def macro_f1(confusion: np.ndarray) -> float:
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(hits), where=both > 0)
     return float(f1.mean())
+
+
+# ---------------------------------------------------------------------------- notebook 05
+
+
+def sum_rgb(weight: Tensor) -> Tensor:
+    """``(D, 3, p, p) -> (D, 1, p, p)``: a grey image gives the same tokens through the sum."""
+    return weight.sum(dim=1, keepdim=True)
+
+
+def fit_axis(image: Tensor, size: int, axis: int) -> Tensor:
+    """``(1, D, F, T)``, one axis to ``size`` cells: its middle cells, or a bilinear stretch."""
+    old = image.shape[axis]
+    if size <= old:
+        return image.narrow(axis, old // 2 - size // 2, size)
+    target = list(image.shape[-2:])
+    target[axis] = size
+    return F.interpolate(image, size=tuple(target), mode="bilinear", align_corners=False)
+
+
+def fit_grid(pos_embed: Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int]) -> Tensor:
+    """``(1, 2 + Fo*To, D) -> (1, 2 + Fn*Tn, D)``: time first, then frequency; prefix kept."""
+    prefix, cells = pos_embed[:, :2], pos_embed[:, 2:]
+    dim = pos_embed.shape[-1]
+    image = cells.reshape(1, *old_grid, dim).permute(0, 3, 1, 2)  # (1, D, Fo, To)
+    image = fit_axis(fit_axis(image, new_grid[1], -1), new_grid[0], -2)  # (1, D, Fn, Tn)
+    return torch.cat([prefix, image.flatten(2).transpose(1, 2)], dim=1)

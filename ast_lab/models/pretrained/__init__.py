@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Literal
 
 from .authors import ENCODER_PREFIX, audioset_inputs, from_authors
-from .deit import from_deit
+from .deit import deit_config, from_deit
 from .grid import fit_position_grid
 from .hf import HFCheckpoint, load_hf
 from .inputs import CheckpointInputs, kaldi_inputs
 from .weights import read_weights
 
 __all__ = [
-    "CheckpointInputs", "HFCheckpoint", "audioset_inputs", "checkpoint_format",
+    "CheckpointInputs", "HFCheckpoint", "audioset_inputs", "checkpoint_format", "deit_config",
     "fit_position_grid", "from_authors", "from_deit", "kaldi_inputs", "load_hf", "read_weights",
 ]
 

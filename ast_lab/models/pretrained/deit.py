@@ -23,7 +23,7 @@ from torch import Tensor
 from ...config import ASTConfig
 from ..ast import AST, NUM_PREFIX_TOKENS
 from .grid import fit_position_grid
-from .timm_layout import check_sizes, take_encoder, timm_config, vit_sizes
+from .timm_layout import HEAD_WIDTH, check_sizes, take_encoder, timm_config, vit_sizes
 from .weights import (
     WeightSource, check_all_used, fresh_head, load_checked, pop_weight, read_weights,
 )
@@ -44,6 +44,17 @@ def square_grid(pos_embed: Tensor, source: str) -> tuple[int, int]:
     if side * side != cells:
         raise ValueError(f"{source}: pos_embed has {cells} patch rows, not a square grid")
     return side, side
+
+
+def deit_config(source: WeightSource, **fields: object) -> ASTConfig:
+    """The ``ASTConfig`` whose sizes (width, depth, heads, MLP, patch) are a DeiT's, read off its
+    weights; ``fields`` set the rest (input size, strides, classes, pooling...)."""
+    state, name = read_weights(source)
+    sizes = vit_sizes(state, name, DEIT_LAYOUT)
+    sized = dict(embed_dim=sizes.embed_dim, depth=sizes.depth, patch_size=sizes.patch_size,
+                 num_heads=sizes.embed_dim // HEAD_WIDTH,
+                 mlp_ratio=sizes.mlp_hidden / sizes.embed_dim)
+    return ASTConfig(**{**sized, **fields})
 
 
 def from_deit(source: WeightSource, cfg: ASTConfig) -> AST:
