@@ -167,20 +167,23 @@ def plot_occlusion(curves: Mapping[str, OcclusionCurve], class_name: str,
 
 
 def plot_patch_filters(filters, ncols: int = 12, title: str = "") -> Figure:
-    """Kernels ``(n, patch_size, patch_size)`` (mel bins x frames) as small images, each on its
-    own symmetric colour scale (red positive, blue negative, white 0)."""
+    """Kernels ``(n, patch_size, patch_size)`` (mel bins x frames) as small images on one
+    symmetric colour scale for the figure (red positive, blue negative, white 0), with its
+    colour bar, so a paler kernel is a weaker one."""
     filters = np.asarray(filters)
     nrows = -(-len(filters) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(0.9 * ncols, 0.9 * nrows + 0.5),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(0.9 * ncols + 0.8, 0.9 * nrows + 0.5),
                              squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
+    extent = float(np.abs(filters).max()) or 1.0
     for ax, kernel in zip(axes.flat, filters):
-        extent = float(np.abs(kernel).max()) or 1.0
-        ax.imshow(kernel, origin="lower", cmap="RdBu_r", vmin=-extent, vmax=extent,
-                  interpolation="nearest")
+        image = ax.imshow(kernel, origin="lower", cmap="RdBu_r", vmin=-extent, vmax=extent,
+                          interpolation="nearest")
     fig.suptitle(title)
     fig.tight_layout()
+    fig.colorbar(image, ax=axes.ravel().tolist(), label="kernel weight (one scale)", pad=0.01,
+                 fraction=0.02)
     return fig
 
 

@@ -1,4 +1,6 @@
-"""Every picture the notebooks, the demo and the results folder draw.
+"""The shared pictures: spectrograms, frames and windows, token maps, learning curves and the
+results folder's figures. Notebook 01's step-by-step pictures are in ``fbank_plots``, the
+transformer's mechanics in ``transformer_plots``, a trained AST's maps in ``model_plots``.
 
 One module so that figure defaults are set once (``use_style``) and every spectrogram's time
 axis is computed from the same hop and sample rate as the transform that made it.
@@ -74,12 +76,14 @@ def plot_spectrogram(
     ylabel: str = "mel band",
     colorbar: bool = True,
     band_hz: Optional[Sequence[float]] = None,
+    limits: Optional[tuple[float, float]] = None,
 ) -> Axes:
     """Image of ``(bands, frames)`` with time in seconds (frame index × hop / rate).
 
     ``hop_length`` (samples) and ``sample_rate`` (Hz) must be those of the transform,
     otherwise the time axis lies. ``band_hz`` (one centre frequency per band, e.g.
     ``features.mel_band_edges(cfg)[1:-1]``) labels a few bands with their frequency too.
+    ``limits`` (vmin, vmax) fixes the colour scale; by default it spans this image's values.
     """
     spec = _numpy(spec)
     if spec.ndim != 2:
@@ -89,6 +93,7 @@ def plot_spectrogram(
     image = ax.imshow(
         spec, origin="lower", aspect="auto", interpolation="nearest",
         extent=(0.0, seconds, -0.5, spec.shape[0] - 0.5),
+        vmin=None if limits is None else limits[0], vmax=None if limits is None else limits[1],
     )
     ax.set(xlabel="time (s)", ylabel=ylabel, title=title)
     if band_hz is not None:
@@ -179,18 +184,6 @@ def plot_frame(
     return fig
 
 
-def plot_frames(frames, sample_rate: int, ax: Optional[Axes] = None, title: str = "Frames") -> Axes:
-    """Overlay a few frames ``(n, win_length)`` offset vertically, time in ms."""
-    frames = _numpy(frames)
-    ax = _axes(ax)
-    t_ms = np.arange(frames.shape[-1]) * 1000.0 / sample_rate
-    step = 2.2 * (np.abs(frames).max() or 1.0)
-    for i, frame in enumerate(frames):
-        ax.plot(t_ms, frame - i * step, lw=0.7)
-    ax.set(xlabel="time within frame (ms)", yticks=[], title=title)
-    return ax
-
-
 def plot_windows(
     windows: Mapping[str, np.ndarray], n_fft: int, ax_shape: Optional[Axes] = None,
     ax_spectrum: Optional[Axes] = None,
@@ -210,18 +203,6 @@ def plot_windows(
                     ylabel="dB", title="Window spectra: main lobe and side lobes")
     ax_shape.legend(fontsize=8)
     return ax_shape, ax_spectrum
-
-
-def plot_filterbank(fb, sample_rate: int, ax: Optional[Axes] = None, every: int = 1,
-                    title: str = "Mel filterbank") -> Axes:
-    """Mel triangles ``(n_mels, n_fft//2+1)`` against frequency in Hz (every ``every``-th filter)."""
-    fb = _numpy(fb)
-    ax = _axes(ax)
-    hz = np.linspace(0, sample_rate / 2, fb.shape[1])
-    for row in fb[::every]:
-        ax.plot(hz, row, lw=0.7)
-    ax.set(xlabel="frequency (Hz)", ylabel="weight", title=title)
-    return ax
 
 
 def plot_patch_grid(
@@ -285,9 +266,11 @@ def plot_token_map(
 def plot_matrix(
     matrix, ax: Optional[Axes] = None, title: str = "", xlabel: str = "", ylabel: str = "",
     cmap: str = "viridis", label: str = "", limits: Optional[tuple[float, float]] = None,
+    annotate: bool = False,
 ) -> Axes:
-    """A labelled heat map of any 2-D array (e.g. attention weights ``(tokens, tokens)``);
-    ``limits`` as in ``plot_token_map``."""
+    """A labelled heat map of any 2-D array (e.g. attention weights ``(tokens, tokens)``) with
+    integer ticks (row and column indices); ``limits`` as in ``plot_token_map``. ``annotate``
+    writes each cell's value in it (for small matrices)."""
     matrix = _numpy(matrix)
     ax = _axes(ax)
     vmin, vmax = colour_limits(matrix, cmap, limits)
@@ -295,6 +278,13 @@ def plot_matrix(
                       vmax=vmax)
     ax.figure.colorbar(image, ax=ax, label=label, pad=0.01)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
+    if annotate:
+        middle = np.mean(image.get_clim())
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                    color="black" if value > middle else "white")
     return ax
 
 
@@ -394,17 +384,27 @@ def plot_fold_protocol(fold_ids: Sequence[int], val_fraction: float = 0.2,
 
 def plot_spectrogram_grid(
     specs: Sequence, titles: Sequence[str], *, hop_length: int, sample_rate: int, ncols: int = 4,
+    unit: str = "value", limits: Optional[tuple[float, float]] = None,
 ) -> Figure:
-    """Small multiples of ``(bands, frames)`` spectrograms sharing axes, one title each."""
+    """Small multiples of ``(bands, frames)`` spectrograms sharing axes, one title each.
+
+    All panels share one colour scale, ``limits`` or else the range of all their values, and
+    one colour bar labelled ``unit``, so equal colours mean equal values across the grid.
+    """
+    arrays = [_numpy(spec) for spec in specs]
+    if limits is None:
+        limits = (min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays))
     nrows = -(-len(specs) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.2 * nrows), sharex=True,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols + 0.8, 2.2 * nrows), sharex=True,
                              sharey=True, squeeze=False)
-    for ax, spec, title in zip(axes.flat, specs, titles):
+    for ax, spec, title in zip(axes.flat, arrays, titles):
         plot_spectrogram(spec, hop_length=hop_length, sample_rate=sample_rate, ax=ax, title=title,
-                         colorbar=False)
+                         colorbar=False, limits=limits)
     for ax in axes.flat[len(specs):]:
         ax.set_visible(False)
     fig.tight_layout()
+    fig.colorbar(axes.flat[0].images[0], ax=axes.ravel().tolist(), label=f"{unit} (one scale)",
+                 pad=0.01, fraction=0.02)
     return fig
 
 

@@ -23,6 +23,7 @@ from ast_lab.listening import ogg_bytes
 from ast_lab.metrics import FoldResult
 from ast_lab.models.patches import patch_boxes, patch_grid
 from ast_lab.plotting import plot_learning_curves, plot_patch_grid, plot_spectrogram
+from ast_lab.resolution import config_for_window
 from ast_lab.training import FOLD_RESULT, EpochEnd
 from ast_lab.training.saved_runs import read_fold_result
 
@@ -50,13 +51,43 @@ def _covering(options: list, value) -> list:
     return sorted(set(options) | {value})
 
 
+AUTO_FFT = "auto"  # the n_fft control's value for "the smallest power of two that holds the window"
+
+
+def explorer_config(cfg: FbankConfig, n_fft: int | str = AUTO_FFT, **fields) -> tuple[FbankConfig, str]:
+    """The settings the explorer draws, and a note on the FFT size it chose.
+
+    ``fields`` replace fields of ``cfg`` (window, win_ms, hop_ms, n_mels, ...). ``n_fft`` is
+    ``AUTO_FFT`` (the smallest power of two that holds the window) or a size in samples; a size
+    shorter than the window is raised to the smallest one that holds it, and the note says so,
+    so every window the slider offers is drawn rather than refused. ``top_db`` (the floor in dB
+    below the peak) is only kept for ``log="db"``, the one log it acts on.
+    """
+    trial = dataclasses.replace(cfg, **fields)
+    needed = config_for_window(trial, trial.win_ms).n_fft  # smallest power of two >= window
+    if n_fft == AUTO_FFT:
+        chosen, note = needed, f"n_fft {needed}: the smallest power of two >= the window"
+    elif int(n_fft) < trial.win_length:
+        chosen = needed
+        note = (f"n_fft {needed}: raised from {n_fft}, which is shorter than the "
+                f"{trial.win_length}-sample window")
+    else:
+        chosen, note = int(n_fft), f"n_fft {n_fft}"
+    note += f" ({trial.win_length}-sample window, bins {trial.sample_rate / chosen:g} Hz apart)"
+    top_db = trial.top_db if trial.log == "db" else cfg.top_db
+    return dataclasses.replace(trial, n_fft=chosen, top_db=top_db), note
+
+
 def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
-    """Controls for window type, window/hop (ms), n_fft, n_mels, fmin/fmax, and the three
+    """Controls for window type, window/hop (ms), n_fft, n_mels, fmin/fmax, the three
     independent mel choices: the Hz-to-mel formula (``mel_scale``), area normalisation
     (``mel_norm``) and whether triangles are linear in Hz or in mel (``mel_domain``; Kaldi's
-    filterbank is htk + no norm + mel). The dB floor (``top_db``: how far below the clip's peak
-    the image is clipped) only acts on dB logs, so it is disabled for ``log="ln"``.
+    filterbank is htk + no norm + mel), and the log (dB or natural log, Kaldi's). The dB floor
+    (``top_db``: how far below the clip's peak the image is clipped) only acts on dB logs, so
+    it is disabled while the log is ln.
 
+    ``n_fft`` is "auto" (the smallest power of two that holds the window) or a fixed size that
+    a longer window raises (``explorer_config``); the line under the plot says which it used.
     Every range covers the starting ``cfg``. Figures redraw when a slider is released, not on
     every drag tick. ``wave`` must be sampled at ``cfg.sample_rate``; redraws call ``fbank_view``.
     A player above the controls plays ``wave``.
@@ -64,32 +95,38 @@ def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
     nyquist = cfg.nyquist
 
     def redraw(window, win_ms, hop_ms, n_fft, n_mels, fmin, fmax, mel_scale, mel_norm,
-               mel_domain, top_db):
-        trial = dataclasses.replace(
-            cfg, window=window, win_ms=win_ms, hop_ms=hop_ms, n_fft=n_fft, n_mels=n_mels,
-            fmin=fmin, fmax=fmax, mel_scale=mel_scale, mel_norm=None if mel_norm == "none" else mel_norm,
-            mel_domain=mel_domain,
-            top_db=top_db if cfg.log == "db" else cfg.top_db,
-        )
+               mel_domain, log, top_db):
         try:
+            trial, note = explorer_config(
+                cfg, n_fft, window=window, win_ms=win_ms, hop_ms=hop_ms, n_mels=n_mels, fmin=fmin,
+                fmax=fmax, mel_scale=mel_scale, mel_norm=None if mel_norm == "none" else mel_norm,
+                mel_domain=mel_domain, log=log, top_db=top_db)
             fig, summary = fbank_view(wave, trial)
-        except ValueError as error:  # e.g. window longer than n_fft: say why, draw nothing
+        except ValueError as error:  # e.g. fmin above fmax: say why, draw nothing
             print(f"invalid setting: {error}")
             return
         display(fig)
         plt.close(fig)
-        print(summary)
+        print(f"{summary}; {note}")
 
     released = dict(continuous_update=False)
     fmax = cfg.fmax or nyquist
+    start_fft = AUTO_FFT if cfg.n_fft == config_for_window(cfg, cfg.win_ms).n_fft else cfg.n_fft
+    fft_sizes = _covering([256, 512, 1024, 2048, 4096], cfg.n_fft)
+    log = widgets.ToggleButtons(options=[("dB", "db"), ("ln (Kaldi)", "ln")],
+                                value=cfg.log if cfg.log in ("db", "ln") else "db", description="log")
+    top_db = widgets.FloatSlider(value=cfg.top_db or 80.0, min=20, max=max(120, cfg.top_db or 0),
+                                 step=10, description="floor (dB)", disabled=log.value != "db",
+                                 tooltip="only dB logs are clipped", **released)
+    log.observe(lambda change: setattr(top_db, "disabled", change["new"] != "db"), names="value")
     controls = dict(
         window=widgets.Dropdown(options=["hann", "hamming", "povey", "rectangular"], value=cfg.window),
         win_ms=widgets.FloatSlider(value=cfg.win_ms, min=min(5, cfg.win_ms), max=max(100, cfg.win_ms),
                                    step=2.5, description="window ms", **released),
         hop_ms=widgets.FloatSlider(value=cfg.hop_ms, min=min(2.5, cfg.hop_ms), max=max(50, cfg.hop_ms),
                                    step=2.5, description="hop ms", **released),
-        n_fft=widgets.Dropdown(options=_covering([256, 512, 1024, 2048, 4096], cfg.n_fft),
-                               value=cfg.n_fft),
+        n_fft=widgets.Dropdown(options=[("auto (holds the window)", AUTO_FFT), *((str(n), n) for n in fft_sizes)],
+                               value=start_fft, description="n_fft"),
         n_mels=widgets.IntSlider(value=cfg.n_mels, min=min(16, cfg.n_mels), max=max(256, cfg.n_mels),
                                  step=8, **released),
         fmin=widgets.FloatSlider(value=cfg.fmin, min=0, max=nyquist, step=10, **released),
@@ -99,9 +136,8 @@ def fbank_explorer(wave: np.ndarray, cfg: FbankConfig) -> widgets.Widget:
                                        value=cfg.mel_norm or "none", description="mel_norm"),
         mel_domain=widgets.ToggleButtons(options=[("linear in Hz", "hz"), ("linear in mel", "mel")],
                                          value=cfg.mel_domain, description="mel_domain"),
-        top_db=widgets.FloatSlider(value=cfg.top_db or 80.0, min=20, max=max(120, cfg.top_db or 0),
-                                   step=10, description="floor (dB)", disabled=cfg.log != "db",
-                                   tooltip="only dB logs are clipped", **released),
+        log=log,
+        top_db=top_db,
     )
     explorer = widgets.interactive(redraw, **controls)
     explorer.children = (clip_player(wave, cfg.sample_rate), *explorer.children)

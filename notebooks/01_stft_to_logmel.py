@@ -23,6 +23,10 @@
 #
 # waveform → frames → window → power spectrum → mel filterbank → log → normalise
 #
+# The AST's authors computed their features with Kaldi's conventions, which differ from
+# librosa's in many small ways; no model trained here uses them, so that comparison is an
+# optional section at the end.
+#
 # *This page was executed with its full settings (nothing here is slow); `make notebooks`
 # refreshes it.*
 
@@ -36,12 +40,14 @@ import numpy as np
 import torch
 from IPython.display import display
 
-from ast_lab import features, plotting
+from ast_lab import fbank_plots, features, plotting
 from ast_lab.config import FbankConfig
 from ast_lab.data import synthesize
 from ast_lab.examples import example_names, example_rate, example_sound, load_example
 from ast_lab.listening import example_player, player, player_table
+from ast_lab.resolution import config_for_window
 from ast_lab.widgets import fbank_explorer
+plt.rcParams["figure.dpi"] = 80  # many pictures: smaller ones keep the saved page under 3 MB
 
 cfg = FbankConfig()  # 16 kHz, 25 ms window, 10 ms hop, n_fft 512, 128 mels
 cfg
@@ -86,50 +92,32 @@ player(wave, cfg.sample_rate, label="rising chirp")
 # Spectra are taken over short stretches of signal, **frames**, of `win_length` samples every
 # `hop_length` samples (25 ms = 400 samples, 10 ms = 160 samples). Two conventions count them:
 #
-# * librosa (`center=True`) pads `n_fft // 2` samples at both ends and cuts spans of `n_fft`
-#   samples (the window sits in the middle of each), so frame *t* is centred on sample
-#   *t·hop*: `1 + (N + 2·(n_fft // 2) − n_fft) // hop` frames. For an even `n_fft`, as here,
-#   the padding and the span cancel and this is `1 + N // hop`; for an odd one they do not.
+# * librosa (`center=True`, used everywhere here) pads `n_fft // 2` samples at both ends and
+#   cuts spans of `n_fft` samples (the window sits in the middle of each), so frame *t* is
+#   centred on sample *t·hop*: `1 + (N + 2·(n_fft // 2) − n_fft) // hop` frames. For an even
+#   `n_fft`, as here, the padding and the span cancel and this is `1 + N // hop`; for an odd
+#   one they do not.
 # * Kaldi (`snip_edges`, what the AST authors used) starts at sample 0 and drops the tail that
-#   does not fill a window: `1 + (N − win) // hop` frames.
+#   does not fill a window: `1 + (N − win) // hop` frames (the optional section at the end
+#   compares the two).
 #
-# For ESC-50's 5 s clips that is 501 versus 498 frames. The AST then pads (or crops) every
-# clip to a **fixed length chosen per dataset**, its recipes' `target_length`: 512 frames for
-# ESC-50, 1024 for AudioSet's 10 s (998 frames). The length is a setting, not a rule such as
-# "the next power of two"; here it is `FbankConfig.target_frames`.
-
-# %%
-five_seconds = 5 * cfg.sample_rate
-for center in (True, False):
-    n = features.num_frames(five_seconds, cfg.win_length, cfg.hop_length, cfg.n_fft, center)
-    print(f"center={center!s:5}: {n} frames")
-print("the AST recipe pads ESC-50 clips to", FbankConfig.kaldi_like().target_frames, "frames")
-ten_seconds = features.frames_for_seconds(10.0, FbankConfig.kaldi_like(target_frames=None))
-print(f"10 s, Kaldi: {ten_seconds} frames (AudioSet's target_length is 1024)")
-print("librosa agrees on the centred count:",
-      librosa.feature.melspectrogram(y=np.zeros(five_seconds), sr=cfg.sample_rate, n_fft=cfg.n_fft,
-                                     hop_length=cfg.hop_length, win_length=cfg.win_length).shape[1])
+# A hop shorter than the window makes neighbouring frames **overlap**: every sample is seen by
+# more than one frame. Below, four consecutive frames of the chirp, each drawn where it sits in
+# the signal.
 
 # %%
 batch = torch.from_numpy(wave)[None]  # (batch=1, samples)
 frames = features.frame_signal(batch, cfg.win_length, cfg.hop_length, n_fft=cfg.n_fft, center=True)
 print("frames:", tuple(frames.shape), "= (batch, frames, win_length)")
-plotting.plot_frames(frames[0, 100:104], cfg.sample_rate, title="Four consecutive frames (25 ms each, 10 ms apart)");
+starts = features.frame_starts(frames.shape[1], cfg.win_length, cfg.hop_length, cfg.n_fft,
+                               center=True)[100:104]  # first sample of frames 100 to 103
+overlap_ms = (cfg.win_length - cfg.hop_length) * 1000 / cfg.sample_rate
+print(f"frames 100-103 start at samples {starts.tolist()}; neighbours share {overlap_ms:g} ms")
+fbank_plots.plot_frames_in_time(wave, starts, cfg.win_length, cfg.sample_rate,
+                                title="Frames 100 to 103 of the chirp");
 
 # %% [markdown]
-# Where do the frames sit? Centred frame *t* is centred on sample *t·hop*, so the first one
-# reaches 12.5 ms into the zero padding before the signal starts; Kaldi's first frame starts
-# at sample 0. Both then step 10 ms.
-
-# %%
-starts = {f"center={center} ({name})": features.frame_starts(5, cfg.win_length, cfg.hop_length,
-                                                               cfg.n_fft, center)
-          for center, name in ((True, "librosa"), (False, "Kaldi snip-edges"))}
-plotting.plot_frame_layout(starts, cfg.win_length, cfg.sample_rate, wave=wave,
-                           title="The first five frames of each convention over the waveform");
-
-# %% [markdown]
-# ## Windows, and the paper's "Hamming"
+# ## Windows
 # Cutting a frame out abruptly smears energy across the spectrum (leakage). A **window** tapers
 # each frame towards zero at its edges. The four shapes below trade a narrow main lobe (sharp
 # frequency resolution) against low side lobes (little leakage):
@@ -139,21 +127,20 @@ plotting.plot_frame_layout(starts, cfg.win_length, cfg.sample_rate, wave=wave,
 # * **Hamming**: `0.54 − 0.46 cos(2πn/D)`, which stops at **0.08**, not 0. That step at the
 #   edges is why its far side lobes stay up around −45 dB, while Hann's, which tapers to 0,
 #   keep falling;
-# * **povey**: Kaldi's default, a Hann window raised to the power 0.85 (a little fuller in the
-#   middle, still 0 at the edges).
+# * **povey**: Kaldi's default, Hann raised to the power 0.85. A number between 0 and 1 grows
+#   when raised to a power below 1, so every sample between the edges is larger than Hann's:
+#   the window is broader and flatter-topped, still 0 at the edges. The cell prints each
+#   window's width at half height.
 #
 # A window is *periodic* (D = N: one period of a cosine of period N, librosa's and scipy's
 # `fftbins=True`) or *symmetric* (D = N − 1: first and last sample equal, numpy's `np.hanning`,
 # Kaldi's choice). All four below are periodic, as librosa uses them.
-#
-# The AST paper says it uses a *Hamming* window, but its code calls
-# `torchaudio.compliance.kaldi.fbank(..., window_type='hanning')`: a **symmetric Hann**
-# window. Our `FbankConfig.kaldi_like()` follows the code (`window="hann", periodic=False`).
 
 # %%
 windows = {name: features.window_function(name, cfg.win_length, periodic=True)
            for name in ("rectangular", "hann", "hamming", "povey")}
 print("first sample of each window:", {name: round(float(w[0]), 3) for name, w in windows.items()})
+print("width at half height (samples):", {name: int((w >= 0.5).sum()) for name, w in windows.items()})
 plotting.plot_windows(windows, cfg.n_fft);
 
 # %%
@@ -186,6 +173,24 @@ plotting.plot_spectrogram(10 * torch.log10(power[0].T + 1e-10), hop_length=cfg.h
                           title="Power spectrum (linear frequency)");
 
 # %% [markdown]
+# ## A short window or a long one
+# The window's length decides what a spectrogram can resolve. Below, the dog's bark (from the
+# recording heard above) with an 8 ms and a 64 ms window, each with the smallest FFT that
+# holds it (`resolution.config_for_window`), on one colour scale. The short window places the
+# bark's start sharply in time, in coarse frequency blocks (the title gives the bin spacing);
+# the long window resolves thin horizontal lines in frequency but smears the start over its
+# 64 ms, so the bark seems to begin earlier. The AST's 25 ms is in between; exercise 4
+# measures the trade.
+
+# %%
+dog = load_example("dog", cfg.sample_rate)  # (samples,) at 16 kHz
+loudest = int(np.abs(dog).argmax())
+first = max(loudest - cfg.sample_rate // 4, 0)
+bark = dog[first: first + cfg.sample_rate // 2]  # (8000,): 0.5 s around the loudest sample
+fbank_plots.plot_window_lengths(bark, [config_for_window(cfg, ms) for ms in (8.0, 64.0)],
+                                max_hz=4000, start_s=first / cfg.sample_rate);
+
+# %% [markdown]
 # ## The mel filterbank
 # Hearing resolves low frequencies finely and high ones coarsely. The **mel scale** models
 # that; 128 triangular filters equally spaced in mel pool the 257 FFT bins into 128 bands.
@@ -206,11 +211,13 @@ hz = np.linspace(0, cfg.nyquist, 400)
 plotting.plot_mel_scales(cfg.nyquist, {scale: features.hz_to_mel(hz, scale) for scale in ("htk", "slaney")});
 
 # %% [markdown]
-# Ours must equal librosa's, filter for filter.
+# Each filter is a continuous triangle; the spectrum only meets it at the FFT bins, 31.25 Hz
+# apart (the dots). Where a triangle is narrow, its peak falls between bins, so the largest
+# weight it applies is below its peak. Ours must equal librosa's, filter for filter.
 
 # %%
 fb = features.mel_filterbank(cfg)  # (n_mels, n_fft//2 + 1)
-plotting.plot_filterbank(fb, cfg.sample_rate, every=4, title="Every 4th of 128 Slaney mel filters");
+fbank_plots.plot_filterbank(cfg, every=4, title="Every 4th of 128 Slaney mel filters");
 
 # %%
 reference_fb = librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels)
@@ -219,16 +226,19 @@ assert np.allclose(fb.numpy(), reference_fb, rtol=1e-6, atol=1e-10)
 
 # %% [markdown]
 # ## Mel power, then the log
-# A matrix product pools power into mel bands. Loudness is perceived roughly
-# logarithmically, and the values span many orders of magnitude, so we take
-# `10·log10` (dB) and clip everything more than `top_db` = 80 dB below the loudest cell.
+# Pooling power into mel bands is one matrix product: the filterbank `(n_mels, bins)` times the
+# power spectrogram `(bins, frames)` gives the mel spectrogram `(n_mels, frames)`; each mel
+# value is a weighted sum of one frame's bins. Loudness is perceived roughly logarithmically,
+# and the values span many orders of magnitude, so we then take `10·log10` (dB) and clip
+# everything more than `top_db` = 80 dB below the loudest cell. The picture shows the product
+# in dB.
 
 # %%
 mel = features.apply_mel_filterbank(power, fb)  # (batch, n_mels, frames)
 logmel = features.to_log(mel, "db", top_db=cfg.top_db)  # (batch, n_mels, frames), dB
 band_hz = features.mel_band_edges(cfg)[1:-1]  # (n_mels,) centre of each band, Hz
-plotting.plot_spectrogram(logmel[0], hop_length=cfg.hop_length, sample_rate=cfg.sample_rate,
-                          title="Log-mel spectrogram (dB)", band_hz=band_hz)
+print("filterbank", tuple(fb.shape), "@ power", tuple(power[0].T.shape), "=", tuple(mel[0].shape))
+fbank_plots.plot_filterbank_product(fb, power[0].T, cfg.sample_rate, cfg.hop_length)
 plt.show()
 player(wave, cfg.sample_rate, label="rising chirp")
 
@@ -273,11 +283,23 @@ for name, clip in real.items():
 # ## Normalisation
 # Networks train best on inputs near zero mean and unit variance. *Per-sample* normalisation
 # uses each clip's own statistics; *dataset* normalisation uses one mean and standard deviation
-# computed on the training folds only (never the test fold) and stored in the config.
+# computed on the training folds only (never the test fold) and stored in the config. Both
+# compute `(x − mean) / std`.
+#
+# The AST's authors divide by **twice** the standard deviation, `(x − mean) / (2·std)`, with
+# AudioSet's statistics. That halves the spread: the values get a standard deviation of 0.5,
+# and more of them fall between −1 and 1 (`features.checkpoint_normalize`, used to feed the
+# authors' pretrained weights). It is a choice of scale, not a different idea; the models
+# trained here from scratch divide by one std. The cell prints both on the chirp.
 
 # %%
 per_sample = features.fbank(wave, dataclasses.replace(cfg, normalize="per_sample"))
-print(f"per-sample: mean {per_sample.mean():.3f}, std {per_sample.std(correction=0):.3f}")
+two_sigma = features.checkpoint_normalize(torch.from_numpy(ours), float(ours.mean()),
+                                          float(ours.std()))  # the AST's scaling, this clip's stats
+for name, values in (("(x - mean) / std", per_sample.numpy()),
+                     ("(x - mean) / (2 std)", two_sigma.numpy())):
+    print(f"{name:21} mean {values.mean():+.3f}, std {values.std():.3f}, "
+          f"{np.mean(np.abs(values) <= 1):.0%} of values in [-1, 1]")
 fig, axes = plt.subplots(1, 2, figsize=(11, 3))
 plotting.plot_spectrogram(ours, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate, ax=axes[0],
                           title="dB")
@@ -286,62 +308,21 @@ plotting.plot_spectrogram(per_sample, hop_length=cfg.hop_length, sample_rate=cfg
 fig.tight_layout()
 
 # %% [markdown]
-# ## The AST recipe (Kaldi conventions)
-# `FbankConfig.kaldi_like()` is what the AST authors fed their model: symmetric Hann,
-# pre-emphasis 0.97, per-frame DC removal, snip-edges framing, HTK mel from 20 Hz with
-# triangles in mel space and no area norm, natural log, padded to 512 frames. Below, the same
-# clip both ways, side by side.
-#
-# One surprise: with 128 mels over a 512-point FFT, the lowest triangles (20–100 Hz) are
-# narrower than the 31.25 Hz bin spacing, and filter 3 catches no bin at all. In the
-# authors' features that band is always ln(ε). We warn, as librosa does, rather than hide it.
-
-# %%
-kaldi = FbankConfig.kaldi_like(target_frames=None)
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    kaldi_spec = features.fbank(wave, kaldi)
-for warning in caught:
-    print("warning:", warning.message)
-print("librosa-like:", tuple(ours.shape), " kaldi-like:", tuple(kaldi_spec.shape))
-fig, axes = plt.subplots(1, 2, figsize=(12, 3))  # not sharey: each panel labels its own bands
-plotting.plot_spectrogram(ours, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate, ax=axes[0],
-                          title="librosa-like (Slaney, dB)", band_hz=band_hz)
-plotting.plot_spectrogram(kaldi_spec, hop_length=kaldi.hop_length, sample_rate=kaldi.sample_rate,
-                          ax=axes[1], unit="ln(power)", title="Kaldi-like (HTK from 20 Hz, ln)",
-                          band_hz=features.mel_band_edges(kaldi)[1:-1])
-fig.tight_layout()
-
-# %% [markdown]
-# ## Padding to a fixed length, and what the padding sounds like
-# `FbankConfig.target_frames` pads (or crops) every spectrogram to that many frames, before
-# normalising, as the AST does; `pad_value` is what the new frames hold. `None` means the
-# spectrogram's own minimum, i.e. silence in its units. The AST pads with **0 in ln units**
-# (`kaldi_like()` copies that with `pad_value=0.0`). But ln(power) = 0 means power 1, and
-# silence here sits at the floor ln(ε) = ln(1.19e-7) ≈ −15.9: the padding is *loud*, louder
-# than most of the clip, a bright block after every short clip, not a silent one.
-
-# %%
-padded = features.fbank(wave, FbankConfig.kaldi_like(target_frames=256))  # (n_mels, 256), ln
-print(f"clip: {kaldi_spec.shape[1]} frames, values {kaldi_spec.min():.1f} .. {kaldi_spec.max():.1f}"
-      f" ln(power); floor ln(eps) = {np.log(np.finfo(np.float32).eps):.1f}; pad value 0.0")
-plotting.plot_spectrogram(padded, hop_length=kaldi.hop_length, sample_rate=kaldi.sample_rate,
-                          unit="ln(power)", title="Kaldi-like, padded to 256 frames with 0 (ln)");
-
-# %% [markdown]
 # ## Ten real classes
 # One clip of each ESC-10 class, all from fold 1. Look before you listen: which are events
 # (a bark, a sneeze, a rooster's call), which are textures (rain, waves, fire), which are
 # periodic (a clock's ticks, a helicopter's blades, a chainsaw's engine)? Then play them.
 # The pictures are small, so they use coarser settings than above (64 mels, a 20 ms hop):
-# even at half the resolution the classes look different.
+# even at half the resolution the classes look different. All ten share one colour scale, so
+# equal colours are equal levels in dB.
 
 # %%
 names = example_names()
 clips = [load_example(name, cfg.sample_rate) for name in names]  # 10 x (samples,), 16 kHz
 coarse = dataclasses.replace(cfg, n_mels=64, hop_ms=20.0)  # (64, 251) per 5-s clip
 plotting.plot_spectrogram_grid([features.fbank(clip, coarse) for clip in clips], names,
-                               hop_length=coarse.hop_length, sample_rate=coarse.sample_rate, ncols=5)
+                               hop_length=coarse.hop_length, sample_rate=coarse.sample_rate, ncols=5,
+                               unit="dB")
 plt.show()
 player_table(clips, names, cfg.sample_rate)
 
@@ -351,11 +332,12 @@ player_table(clips, names, cfg.sample_rate)
 # frequency is easy to see (and to hear: the player plays the clip). Move the sliders (the
 # picture redraws when you let go): a longer window sharpens frequency and smears the bark
 # over more frames; a smaller hop adds frames; fewer mels coarsen the image. The mel scale,
-# the area norm and the triangles' domain switch separately. The floor (`top_db`) only clips
-# dB images, so it is disabled for ln settings. The line under the plot gives the frame count
-# and the output shape. (A window longer than `n_fft` is refused with the reason.) The
-# explorer needs a running kernel; on a page that only shows saved outputs, the pictures
-# above stand in for it.
+# the area norm and the triangles' domain switch separately, and `log` switches between dB and
+# Kaldi's natural log. The floor (`top_db`) only clips dB images, so it is disabled while the
+# log is ln. `n_fft` "auto" is the smallest power of two that holds the window; a fixed size
+# shorter than the window is raised to fit. The line under the plot gives the frame count, the
+# output shape and the `n_fft` used. The explorer needs a running kernel; on a page that only
+# shows saved outputs, the pictures above stand in for it.
 
 # %%
 fbank_explorer(real["dog"], cfg)
@@ -462,13 +444,98 @@ check_resolution_reading(two_tones_from_ms, two_clicks_up_to_ms)
 # </details>
 
 # %% [markdown]
+# ## Optional: Kaldi's conventions, as the AST authors computed their features
+# No model trained in this project uses them; read this section to compare with the authors'
+# features or to load their weights. `FbankConfig.kaldi_like()` holds every setting below.
+#
+# ### Frame counts
+# Kaldi's snip-edges framing gives fewer frames than centred framing: for ESC-50's 5 s clips,
+# the cell prints both counts. The AST then pads (or crops) every clip to a **fixed length
+# chosen per dataset**, its recipes' `target_length`: 512 frames for ESC-50, 1024 for
+# AudioSet's 10 s. The length is a setting, not a rule such as "the next power of two"; here
+# it is `FbankConfig.target_frames`.
+
+# %%
+five_seconds = 5 * cfg.sample_rate
+for center in (True, False):
+    n = features.num_frames(five_seconds, cfg.win_length, cfg.hop_length, cfg.n_fft, center)
+    print(f"center={center!s:5}: {n} frames")
+print("the AST recipe pads ESC-50 clips to", FbankConfig.kaldi_like().target_frames, "frames")
+ten_seconds = features.frames_for_seconds(10.0, FbankConfig.kaldi_like(target_frames=None))
+print(f"10 s, Kaldi: {ten_seconds} frames (AudioSet's target_length is 1024)")
+print("librosa agrees on the centred count:",
+      librosa.feature.melspectrogram(y=np.zeros(five_seconds), sr=cfg.sample_rate, n_fft=cfg.n_fft,
+                                     hop_length=cfg.hop_length, win_length=cfg.win_length).shape[1])
+
+# %% [markdown]
+# Where do the frames sit? Centred frame *t* is centred on sample *t·hop*, so the first one
+# reaches 12.5 ms into the zero padding before the signal starts; Kaldi's first frame starts
+# at sample 0. Both then step 10 ms.
+
+# %%
+starts = {f"center={center} ({name})": features.frame_starts(5, cfg.win_length, cfg.hop_length,
+                                                               cfg.n_fft, center)
+          for center, name in ((True, "librosa"), (False, "Kaldi snip-edges"))}
+plotting.plot_frame_layout(starts, cfg.win_length, cfg.sample_rate, wave=wave,
+                           title="The first five frames of each convention over the waveform");
+
+# %% [markdown]
+# ### The paper's "Hamming"
+# The AST paper says it uses a *Hamming* window, but its code calls
+# `torchaudio.compliance.kaldi.fbank(..., window_type='hanning')`: a **symmetric Hann**
+# window. Our `FbankConfig.kaldi_like()` follows the code (`window="hann", periodic=False`).
+
+# %% [markdown]
+# ### The whole recipe
+# `FbankConfig.kaldi_like()` is what the AST authors fed their model: symmetric Hann,
+# pre-emphasis 0.97, per-frame DC removal, snip-edges framing, HTK mel from 20 Hz with
+# triangles in mel space and no area norm, natural log, padded to 512 frames. Below, the same
+# clip both ways, side by side.
+#
+# One surprise: with 128 mels over a 512-point FFT, the lowest triangles (20–100 Hz) are
+# narrower than the 31.25 Hz bin spacing, and filter 3 catches no bin at all. In the
+# authors' features that band is always ln(ε). We warn, as librosa does, rather than hide it.
+
+# %%
+kaldi = FbankConfig.kaldi_like(target_frames=None)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    kaldi_spec = features.fbank(wave, kaldi)
+for warning in caught:
+    print("warning:", warning.message)
+print("librosa-like:", tuple(ours.shape), " kaldi-like:", tuple(kaldi_spec.shape))
+fig, axes = plt.subplots(1, 2, figsize=(12, 3))  # not sharey: each panel labels its own bands
+plotting.plot_spectrogram(ours, hop_length=cfg.hop_length, sample_rate=cfg.sample_rate, ax=axes[0],
+                          title="librosa-like (Slaney, dB)", band_hz=band_hz)
+plotting.plot_spectrogram(kaldi_spec, hop_length=kaldi.hop_length, sample_rate=kaldi.sample_rate,
+                          ax=axes[1], unit="ln(power)", title="Kaldi-like (HTK from 20 Hz, ln)",
+                          band_hz=features.mel_band_edges(kaldi)[1:-1])
+fig.tight_layout()
+
+# %% [markdown]
+# ### Padding to a fixed length, and what the padding sounds like
+# `FbankConfig.target_frames` pads (or crops) every spectrogram to that many frames, before
+# normalising, as the AST does; `pad_value` is what the new frames hold. `None` means the
+# spectrogram's own minimum, i.e. silence in its units. The AST pads with **0 in ln units**
+# (`kaldi_like()` copies that with `pad_value=0.0`). But ln(power) = 0 means power 1, and
+# silence here sits at the floor ln(ε) = ln(1.19e-7) ≈ −15.9: the padding is *loud*, louder
+# than most of the clip, a bright block after every short clip, not a silent one.
+
+# %%
+padded = features.fbank(wave, FbankConfig.kaldi_like(target_frames=256))  # (n_mels, 256), ln
+print(f"clip: {kaldi_spec.shape[1]} frames, values {kaldi_spec.min():.1f} .. {kaldi_spec.max():.1f}"
+      f" ln(power); floor ln(eps) = {np.log(np.finfo(np.float32).eps):.1f}; pad value 0.0")
+plotting.plot_spectrogram(padded, hop_length=kaldi.hop_length, sample_rate=kaldi.sample_rate,
+                          unit="ln(power)", title="Kaldi-like, padded to 256 frames with 0 (ln)");
+
+# %% [markdown]
 # ## Summary
-# We built the FBANK one step at a time: frames (two counting conventions), a window, the power
-# spectrum, a mel filterbank, the log, padding to a fixed length and normalisation, and checked
-# each step against librosa, on a chirp and on real recordings. The Kaldi recipe the AST uses
-# differs from librosa's in its values (window, mel scale, norm and domain, log, padding) and in
-# its frame count: snip-edges framing gave 198 frames for the 2-s chirp where centred framing
-# gave 201, and gives 498 against 501 for 5 s. Every one of these choices is a field of
+# We built the FBANK one step at a time: overlapping frames, a window (whose length trades
+# time against frequency resolution), the power spectrum, a mel filterbank applied as one
+# matrix product, the log and normalisation, and checked each step against librosa, on a chirp
+# and on real recordings. The optional section showed that the Kaldi recipe the AST's authors
+# used differs from librosa's in its values (window, mel scale, norm and domain, log, padding)
+# and in its frame count (the counts it printed). Every one of these choices is a field of
 # `FbankConfig`.
 #
 # **The one idea to keep:** a spectrogram is a stack of choices, and each one (window, framing,
@@ -478,8 +545,9 @@ check_resolution_reading(two_tones_from_ms, two_clicks_up_to_ms)
 # ## Questions to think about
 # Each has a short discussion to unfold; think first.
 #
-# 1. With 128 mels over a 512-point FFT, Kaldi's lowest filter catches no FFT bin. Which of
-#    n_fft, n_mels and fmin would you change to fix it, and what does each cost?
+# 1. With 128 mels over a 512-point FFT, Kaldi's lowest filter catches no FFT bin (optional
+#    section). Which of n_fft, n_mels and fmin would you change to fix it, and what does each
+#    cost?
 #
 # <details><summary>Discussion</summary>
 #
@@ -493,8 +561,9 @@ check_resolution_reading(two_tones_from_ms, two_clicks_up_to_ms)
 # no harm: after normalisation it is a constant row that carries no information.
 # </details>
 #
-# 2. The AST pads short clips with 0 in ln units, louder than most of the clip. What could a
-#    network learn from that bright block, and would the spectrogram's minimum be better?
+# 2. The AST pads short clips with 0 in ln units, louder than most of the clip (optional
+#    section). What could a network learn from that bright block, and would the spectrogram's
+#    minimum be better?
 #
 # <details><summary>Discussion</summary>
 #

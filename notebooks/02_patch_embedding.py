@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ast_lab import features, plotting
-from ast_lab import model_plots
+from ast_lab import model_plots, transformer_plots
 from ast_lab.config import AST_PRESETS, ASTConfig, FbankConfig
 from ast_lab.examples import load_example
 from ast_lab.listening import player
@@ -139,16 +139,16 @@ plotting.plot_patch_grid(spec, boxes, 16, highlight=[0, 1, 2],
 # `(row, col)` is token `row * t_patches + col`). Below, six neighbours in time from row 5
 # (mel bins 50 to 65), where the call's strongest harmonic runs. The call starts near frame
 # 45, so patch (5, 3) catches its onset at its right edge; from (5, 4) on, each patch holds a
-# piece of the same stripe, and none holds the whole.
+# piece of the same stripe, and none holds the whole. The patches share the spectrogram's
+# colour scale, so equal colours are equal values.
 
 # %%
 patches = extract_patches(spec[None], 16, 10, 10)  # (batch, num_patches, 16*16)
 print("patches:", tuple(patches.shape), "= (batch, num_patches, patch_size**2)")
 _, t_patches = patch_grid(*spec.shape, 16, 10, 10)
-fig, axes = plt.subplots(1, 6, figsize=(10, 2))
-for ax, col in zip(axes, range(2, 8)):
-    ax.imshow(patches[0, 5 * t_patches + col].reshape(16, 16), origin="lower", cmap="magma")
-    ax.set(title=f"patch (5, {col})", xticks=[], yticks=[])
+row_5 = patches[0, 5 * t_patches + 2: 5 * t_patches + 8].reshape(6, 16, 16)  # (6, bins, frames)
+transformer_plots.plot_patches(row_5, [f"patch (5, {col})" for col in range(2, 8)],
+                               limits=(float(spec.min()), float(spec.max())), unit="std units");
 
 # %% [markdown]
 # ## The linear projection is a strided convolution
@@ -364,24 +364,25 @@ def growth_exponent(tokens: np.ndarray, seconds: np.ndarray) -> float:
 check_growth_exponent(growth_exponent, tokens, seconds)
 
 # %% [markdown]
-# Compare your measurement with what counting multiply-accumulates predicts: the picture
+# Compare your measurement with what counting multiply-accumulates predicts: the left panel
 # draws both on log-log axes (the count scaled to start at the first measurement), beside the
-# slopes 1 and 2.
+# slopes 1 and 2. Time is not the only cost: written-out attention keeps every block's
+# weights for the backward pass, one `(tokens, tokens)` matrix per head and clip, and that
+# memory grows with the square of the token count (right panel, estimated by
+# `cost.score_bytes`; the cell prints it). Fused kernels such as FlashAttention recompute the
+# weights in the backward pass instead of keeping them: time traded for memory.
 
 # %%
 from ast_lab.exercises.patches import reference_exponent
+from ast_lab.models.cost import score_bytes
 
 macs = np.array([trained.cfg.depth * block_cost(t, trained.cfg.embed_dim).total for t in tokens])
 print(f"exponent: measured {reference_exponent(tokens, seconds):.2f}, "
       f"from multiply-accumulates {reference_exponent(tokens, macs):.2f}")
-fig, ax = plt.subplots(figsize=(5, 3.4))
-ax.loglog(tokens, 1000 * seconds, "o-", label="measured step")
-ax.loglog(tokens, 1000 * seconds[0] * macs / macs[0], "s--", label="multiply-accumulates")
-for slope in (1, 2):
-    ax.loglog(tokens, 1000 * seconds[0] * (tokens / tokens[0]) ** slope, ":", color="grey")
-ax.set(xlabel="tokens", ylabel="ms per step", title="Step time against token count "
-       "(dotted: slopes 1 and 2)")
-ax.legend();
+for row in costs:
+    weights = score_bytes(row.tokens, trained.cfg.num_heads, trained.cfg.depth, batch_size=4)
+    print(f"{row.tokens:4} tokens: attention weights kept for backward {weights / 2**20:6.1f} MiB")
+transformer_plots.plot_token_cost(costs, trained.cfg, batch_size=4);
 
 # %% [markdown]
 # <details><summary>Discussion (open after answering)</summary>

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ast_lab import features, model_plots, plotting
+from ast_lab import features, model_plots, plotting, transformer_plots
 from ast_lab.config import ASTConfig, FbankConfig
 from ast_lab.data import synthesize
 from ast_lab.examples import load_example
@@ -64,7 +64,8 @@ weights = scores.softmax(dim=-1)  # (T, T), rows sum to 1
 out = weights @ v  # (T, d): each token's weighted average of values
 print("row sums:", weights.sum(-1))
 plotting.plot_matrix(weights, title="Attention weights (colour scale fixed at 0 to 1)",
-                     xlabel="key token", ylabel="query token", label="weight", limits=(0, 1));
+                     xlabel="key token", ylabel="query token", label="weight", limits=(0, 1),
+                     annotate=True);
 
 # %% [markdown]
 # ## What √d prevents
@@ -95,12 +96,20 @@ assert torch.allclose(out, ours, atol=1e-6) and torch.allclose(out, fused, atol=
 # ## Multi-head self-attention
 # One linear layer makes queries, keys and values for all heads at once; each head works on
 # its own slice of the width; the heads' outputs are put side by side and mixed by an output
-# projection. The module has a written-out path and a fused path; both must agree, and agree
-# with `torch.nn.MultiheadAttention` given the same weights.
+# projection. Splitting is only a reshape: `(tokens, dim)` becomes `(heads, tokens, dim /
+# heads)`, head *h* taking the *h*-th block of channels, and every head then attends over all
+# the tokens with its own slice. Drawn for one sequence of 10 tokens of width 64 and 4 heads:
 
 # %%
 dim, heads, tokens = 64, 4, 10
 x = torch.randn(2, tokens, dim)  # (batch, tokens, width)
+transformer_plots.plot_head_split(x[0], heads);
+
+# %% [markdown]
+# The module has a written-out path and a fused path; both must agree, and agree with
+# `torch.nn.MultiheadAttention` given the same weights.
+
+# %%
 attention = MultiHeadSelfAttention(dim, heads, fused=False).eval()
 print(attention)
 with torch.no_grad():
@@ -171,8 +180,9 @@ assert torch.allclose(out, block(tokens_in), atol=1e-6)
 # %% [markdown]
 # ## The whole model
 # Notebook 02 made the tokens; this notebook built the blocks that read them. Here is every
-# stage's output shape, from the spectrogram to the logits: patches, tokens with positions,
-# the blocks, the final norm, the head.
+# stage's output shape, from the spectrogram to the logits: patches, tokens with positions
+# (the stage `pos_drop`, which prepends [CLS] and [DIST] and adds the positions), the blocks,
+# the final norm, the head.
 
 # %%
 print(model)

@@ -223,5 +223,6 @@ def test_trace_shapes_walks_patches_tokens_blocks_norm_head(capsys):
     ]
     printed = capsys.readouterr().out
     assert "patch_embed  PatchEmbed" in printed and "(2, 45, 64)" in printed
+    assert "pos_drop     prepend [CLS]/[DIST] + add positions" in printed  # not "Identity"
     assert model.training  # mode restored
     assert all(not m._forward_hooks for m in model.modules())  # hooks removed

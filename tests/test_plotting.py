@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ast_lab import features, plotting  # noqa: E402
+from ast_lab.config import FbankConfig  # noqa: E402
 
 
 def test_the_fold_protocol_pools_the_training_folds_and_validates_one_part():
@@ -40,9 +41,27 @@ def test_diverging_maps_centre_on_zero_and_limits_are_kept():
 
 
 def test_mel_axis_is_labelled_in_hz():
-    cfg = features.FbankConfig(n_mels=40)
+    cfg = FbankConfig(n_mels=40)
     ax = plotting.plot_spectrogram(np.zeros((40, 10)), hop_length=160, sample_rate=16_000,
                                    band_hz=features.mel_band_edges(cfg)[1:-1])
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0].startswith("0 (") and "kHz" in labels[-1]
+    plt.close("all")
+
+
+def test_small_matrices_get_integer_ticks_and_their_values_written_in():
+    ax = plotting.plot_matrix(np.array([[0.25, 0.75], [0.5, 0.5]]), limits=(0, 1), annotate=True)
+    ax.figure.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks() if -0.5 <= t <= 1.5)
+    assert sorted(t.get_text() for t in ax.texts) == ["0.25", "0.50", "0.50", "0.75"]
+    plt.close("all")
+
+
+def test_a_spectrogram_grid_has_one_colour_scale_and_one_colour_bar():
+    specs = [np.zeros((4, 5)), np.full((4, 5), 10.0)]
+    fig = plotting.plot_spectrogram_grid(specs, ["a", "b"], hop_length=160, sample_rate=16_000,
+                                         ncols=2, unit="dB")
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert [im.get_clim() for im in images] == [(0.0, 10.0)] * 2
+    assert [ax.get_ylabel() for ax in fig.axes if not ax.images] == ["dB (one scale)"]
     plt.close("all")

@@ -15,7 +15,9 @@ from ast_lab.features import num_frames  # noqa: E402
 from ast_lab import widgets as widgets_module  # noqa: E402
 from ast_lab.training import EpochEnd  # noqa: E402
 from ast_lab.widgets import (  # noqa: E402
+    AUTO_FFT,
     LiveCurves,
+    explorer_config,
     fbank_explorer,
     fbank_view,
     patch_explorer,
@@ -54,10 +56,43 @@ def test_fbank_explorer_redraws_when_a_slider_moves(capsys):
 
 def test_fbank_explorer_says_why_a_setting_is_invalid(capsys):
     explorer = fbank_explorer(_chirp(), FbankConfig(n_mels=32))
-    window = next(c for c in explorer.children if getattr(c, "description", "") == "window ms")
-    window.value = 100.0  # 1600 samples > n_fft 512
+    _control(explorer, "fmin").value = 7000.0
+    _control(explorer, "fmax").value = 1000.0
     explorer.update()
     assert "invalid setting" in capsys.readouterr().out
+    plt.close("all")
+
+
+def test_every_window_the_slider_offers_gets_an_fft_that_holds_it():
+    cfg = FbankConfig(n_mels=32)  # 25 ms window, n_fft 512
+    for win_ms in (5.0, 25.0, 32.5, 64.0, 100.0):
+        auto, note = explorer_config(cfg, AUTO_FFT, win_ms=win_ms)
+        assert auto.win_length <= auto.n_fft < 2 * auto.win_length  # smallest power of two
+        assert auto.n_fft & (auto.n_fft - 1) == 0 and f"n_fft {auto.n_fft}" in note
+    fixed, note = explorer_config(cfg, 1024, win_ms=25.0)
+    assert fixed.n_fft == 1024 and "raised" not in note
+    raised, note = explorer_config(cfg, 512, win_ms=100.0)  # 1600 samples > 512
+    assert raised.n_fft == 2048 and "raised from 512" in note and "1600-sample" in note
+
+
+def test_the_floor_follows_the_log_control():
+    cfg = FbankConfig(n_mels=32, top_db=80.0)
+    assert explorer_config(cfg, AUTO_FFT, log="db", top_db=40.0)[0].top_db == 40.0
+    assert explorer_config(cfg, AUTO_FFT, log="ln", top_db=40.0)[0].top_db == 80.0
+    explorer = fbank_explorer(_chirp(), cfg)
+    assert not _control(explorer, "floor (dB)").disabled
+    _control(explorer, "log").value = "ln"
+    assert _control(explorer, "floor (dB)").disabled
+    plt.close("all")
+
+
+def test_a_window_longer_than_512_samples_is_drawn_not_refused(capsys):
+    explorer = fbank_explorer(_chirp(), FbankConfig(n_mels=32))
+    assert _control(explorer, "n_fft").value == AUTO_FFT  # 400 samples: 512 is the auto size
+    _control(explorer, "window ms").value = 100.0  # 1600 samples
+    explorer.update()
+    out = capsys.readouterr().out
+    assert "invalid" not in out and "n_fft 2048" in out
     plt.close("all")
 
 
@@ -100,7 +135,7 @@ def _control(explorer, description):
 def test_fbank_explorer_covers_its_config_and_redraws_on_release():
     cfg = FbankConfig.kaldi_like(n_fft=4096, win_ms=200.0, fmin=3000.0, target_frames=None)
     explorer = fbank_explorer(_chirp(), cfg)
-    assert _control(explorer, "n_fft").value == 4096 and _control(explorer, "fmin").value == 3000.0
+    assert _control(explorer, "n_fft").value == "auto" and _control(explorer, "fmin").value == 3000.0
     assert _control(explorer, "window ms").value == 200.0
     assert not _control(explorer, "hop ms").continuous_update
     assert _control(explorer, "floor (dB)").disabled  # ln logs are floored, not clipped

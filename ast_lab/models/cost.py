@@ -8,7 +8,9 @@ Per block, with ``T`` tokens of width ``D`` and an MLP ``r`` times as wide:
   values (``T² D``);
 - the MLP: two layers of ``r T D²`` each.
 
-Only the attention grows with the square of the token count. Where ``T`` is small against
+Only the attention grows with the square of the token count, and so does its memory: a training
+step keeps every block's attention weights, ``batch x heads x T²`` numbers, for the backward
+pass (``score_bytes``; the fused kernel avoids storing them). Where ``T`` is small against
 ``6 D`` (for ``r = 4``: ``2 T² D`` against ``12 T D²``) the linear terms dominate, so a block's
 cost grows nearly in proportion to ``T``.
 """
@@ -44,6 +46,13 @@ def block_cost(tokens: int, dim: int, mlp_ratio: float = 4.0) -> BlockCost:
     softmax and biases left out: they grow as ``T D`` or ``T²``, without a factor ``D``)."""
     return BlockCost(projections=4 * tokens * dim**2, attention=2 * tokens**2 * dim,
                      mlp=int(2 * mlp_ratio * tokens * dim**2))
+
+
+def score_bytes(tokens: int, heads: int, depth: int, batch_size: int, bytes_per_value: int = 4) -> int:
+    """Bytes of the attention weights a written-out training step keeps for the backward pass:
+    one ``(tokens, tokens)`` matrix per head, block and clip, ``bytes_per_value`` each (4: float32).
+    An estimate of the memory that grows with ``T²``, not a measurement."""
+    return batch_size * depth * heads * tokens**2 * bytes_per_value
 
 
 @dataclass(frozen=True)

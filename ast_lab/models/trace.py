@@ -10,6 +10,11 @@ import torch
 from torch import Tensor, nn
 
 
+STAGE_ROLES = {  # stages whose module type hides what the step does (``AST.embed`` ends in pos_drop)
+    "pos_drop": "prepend [CLS]/[DIST] + add positions",
+}
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) scalar parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
@@ -28,7 +33,7 @@ def stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def format_table(rows: list[tuple[str, str, tuple[int, ...]]]) -> str:
     """Align ``(stage, module type, shape)`` rows into a text table."""
-    header = ("stage", "module", "output shape")
+    header = ("stage", "module (or what it does)", "output shape")
     lines = [header] + [(name, kind, str(shape)) for name, kind, shape in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(2)]
     return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in lines)
@@ -42,14 +47,15 @@ def trace_shapes(
 
     Returns ``[("input", x.shape), (stage, shape), ...]``: for the AST ``patch_embed`` (patches),
     ``pos_drop`` (the tokens, [CLS] + [DIST] + patches, positions added), ``blocks.0`` ...,
-    ``norm``, ``head``. Prints them as a table when ``verbose``. Runs in eval mode (so batch-norm
+    ``norm``, ``head``. Prints them as a table when ``verbose``, each stage beside its module
+    type or, where that hides the step (``STAGE_ROLES``), what it does. Runs in eval mode (so batch-norm
     statistics are untouched) and restores the model's mode afterwards.
     """
     rows = [("input", "", tuple(x.shape))]
 
     def record(name: str):
         def hook(module: nn.Module, inputs: tuple, output: Tensor) -> None:
-            rows.append((name, type(module).__name__, tuple(output.shape)))
+            rows.append((name, STAGE_ROLES.get(name, type(module).__name__), tuple(output.shape)))
 
         return hook
 
