@@ -4,9 +4,10 @@
 early stopping and results; notebook 05 needs less and something else: to train a model it
 already holds (converted from pretrained weights, or fresh for comparison) for a few epochs on
 one split, and to see the losses. ``fine_tune`` is that loop, made of the package's own parts:
-the split's normalisation (``train_stats``), ``train_epoch`` with the run's augmentations,
-AdamW and the warm-up schedule (``make_optimizer``, ``lr_factor``), and plain cross-entropy on
-the validation clips after every epoch (``predict_logits``, ``score``).
+the fold's normalisation (``fold_norm``: the recipe's fixed statistics, else the split's own),
+``train_epoch`` with the run's augmentations, the run's optimiser and schedule
+(``make_optimizer``, ``lr_factor``), and plain cross-entropy on the validation clips after every
+epoch (``predict_logits``, ``score``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from torch import nn
 
 from .augment import Augment
 from .config import TrainConfig
-from .data import FeatureSet, Split, clip_tensors, train_stats
+from .data import FeatureSet, Split, clip_tensors
 from .training import lr_factor, make_optimizer
 from .training.epoch import train_epoch
 from .training.evaluation import predict_logits, score
+from .training.fold_setup import fold_norm
 
 
 def fine_tune(model: nn.Module, data: FeatureSet, split: Split, cfg: TrainConfig,
@@ -28,7 +30,7 @@ def fine_tune(model: nn.Module, data: FeatureSet, split: Split, cfg: TrainConfig
     """Train ``model`` in place for ``cfg.epochs`` on ``split.train`` (CPU); return per epoch
     ``train_loss`` (nats per clip, augmented batches), ``val_loss`` (nats) and ``val_acc`` on
     ``split.val``. The same ``seed`` gives two models the same batches and augmentations."""
-    norm = train_stats(data, split.train)
+    norm = fold_norm(data, split.train, cfg, split.test_fold)
     device = torch.device("cpu")
     train = clip_tensors(data, split.train, data.targets, norm, device)
     val = clip_tensors(data, split.val, data.targets, norm, device)

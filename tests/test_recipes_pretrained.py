@@ -131,6 +131,16 @@ def test_runs_saved_before_the_new_fields_resume_at_their_defaults():
     assert setting_changes(before, changed) == ["train_config (optimizer None -> 'adam')"]
 
 
+
+def test_model_config_fields_added_since_a_run_count_at_their_defaults():
+    now = json.loads(json.dumps({"model": "ast", "model_config": dataclasses.asdict(ASTConfig())}))
+    before = {"model": "ast", "model_config": {k: v for k, v in now["model_config"].items()
+                                               if k != "layer_norm_eps"}}
+    assert setting_changes(before, now) == []
+    changed = json.loads(json.dumps(
+        {"model": "ast", "model_config": dataclasses.asdict(ASTConfig(layer_norm_eps=1e-6))}))
+    assert setting_changes(before, changed) == ["model_config (layer_norm_eps None -> 1e-06)"]
+
 def test_the_pretrained_model_is_the_base_ast_the_paper_fine_tunes():
     model = get_recipe("esc50-ast-imagenet").model
     assert dataclasses.replace(model, head_norm=False, layer_norm_eps=1e-5, drop_path_rate=0.1) \

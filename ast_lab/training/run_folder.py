@@ -21,12 +21,12 @@ from typing import Any, Iterator, Optional, Sequence
 from ..checkpoint import load_checkpoint
 from ..config import TrainConfig
 from ..metrics import FoldResult
+from ..models import MODELS
 from .distributed import World, from_main
 from .run_lock import run_lock
 from .saved_runs import BEST, FOLD_RESULT, LAST, fold_dirs, read_fold_result
 
 MAX_NAMED = 5  # differing settings (or classes) named in a message before "and N more"
-TRAIN_DEFAULTS = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))  # as runs record them
 
 
 def check_out_folder(out_dir: Path) -> None:
@@ -51,18 +51,26 @@ def saved_settings(directory: Path) -> Optional[dict[str, Any]]:
 def setting_changes(saved: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """Each of ``expected``'s settings that ``saved`` has otherwise, as "name old -> new" (or
     "name (inner changes)" for a group). A data fingerprint missing from a run saved before
-    fingerprints existed is not a difference, nor is a train setting added since, at its
-    default."""
+    fingerprints existed is not a difference, nor is a train or model config field added to
+    the code since, at its default (the behaviour the code had before the field existed)."""
+    configs = {"train_config": TrainConfig,
+               "model_config": MODELS.get(saved.get("model"), (None, None))[1]}
     changes = []
     for key, new in expected.items():
         old = saved.get(key)
         if key == "data" and isinstance(old, dict) and "fingerprint" not in old:
             new = {k: v for k, v in new.items() if k != "fingerprint"}
-        if key == "train_config" and isinstance(old, dict):
-            new = {k: v for k, v in new.items() if k in old or v != TRAIN_DEFAULTS.get(k)}
+        if configs.get(key) is not None and isinstance(old, dict):
+            defaults = recorded_defaults(configs[key])
+            new = {k: v for k, v in new.items() if k in old or v != defaults.get(k)}
         if old != new:
             changes.append(_change(key, old, new))
     return changes
+
+
+def recorded_defaults(cls: type) -> dict[str, Any]:
+    """The default config ``cls()`` as runs record it (JSON: tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cls())))
 
 
 def _change(key: str, old: Any, new: Any) -> str:
